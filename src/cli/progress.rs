@@ -1,0 +1,1 @@
+//! Progress reporting on stderr (indicatif), shown only on a terminal and without `--quiet`.

@@ -1,0 +1,1 @@
+//! Ingest stage: parsing the outside world into typed records with provenance.
