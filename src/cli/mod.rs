@@ -74,11 +74,3 @@ fn is_broken_pipe(report: &miette::Report) -> bool {
         .filter_map(|e| e.downcast_ref::<std::io::Error>())
         .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
-
-/// Resolves the store path: `--db`, then `TIGHTEN_DB` (clap reads it), then the default.
-pub(crate) fn db_path(db: Option<&std::path::Path>) -> std::path::PathBuf {
-    db.map_or_else(
-        || std::path::PathBuf::from(".tighten/evidence.db"),
-        std::path::Path::to_path_buf,
-    )
-}

@@ -1,1 +1,54 @@
-//! Progress reporting on stderr (indicatif), shown only on a terminal and without `--quiet`.
+//! Progress on stderr (indicatif): shown only when stderr is a terminal and `--quiet` is off.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar over bytes, hidden when not wanted.
+pub(crate) struct Progress {
+    bar: ProgressBar,
+    records: u64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    pub(crate) fn bytes(total: u64, quiet: bool) -> Progress {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        };
+        Progress {
+            bar,
+            records: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// One file done: its raw size and the records it held.
+    pub(crate) fn file_done(&mut self, size: u64, records: u64) {
+        self.records += records;
+        self.bar.inc(size);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar
+            .set_message(format!("{:.0} records/s", self.records as f64 / secs));
+    }
+
+    /// Prints a line above the bar (or plainly when there is none).
+    pub(crate) fn println(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

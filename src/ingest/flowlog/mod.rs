@@ -1,0 +1,275 @@
+//! Reading VPC Flow Log files (plain or gzip, with or without a header) into a per-file aggregate.
+
+pub mod aggregate;
+pub mod format;
+pub mod parallel;
+pub mod record;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use aggregate::FileEvidence;
+use format::{HeaderProblem, Layout};
+use record::{Line, Malformed, parse_line};
+
+use super::IngestError;
+
+/// How many malformed lines of one file are reported by line number.
+pub const REPORTED_PROBLEMS: usize = 5;
+
+/// Options that shape what a file contributes.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Exact sources kept per group before folding into a "many sources" row.
+    pub source_cap: usize,
+    /// Malformed lines make the whole file fail.
+    pub strict: bool,
+}
+
+/// A file read to the end (possibly with malformed lines).
+#[derive(Debug)]
+pub struct FileRead {
+    pub evidence: FileEvidence,
+    /// The field names of the file (its header, or the default v2 set).
+    pub fields: String,
+    /// The first malformed lines: (line number, reason).
+    pub problems: Vec<(u64, Malformed)>,
+}
+
+/// Reads a whole file: decompresses when it starts with the gzip magic bytes.
+pub fn read_path(path: &Path, options: ReadOptions) -> Result<FileRead, IngestError> {
+    let io = |source| IngestError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
+    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(file);
+        read_lines(path, BufReader::with_capacity(256 * 1024, decoder), options)
+    } else {
+        read_lines(path, file, options)
+    }
+}
+
+/// Reads flow-log lines from any reader; `path` only names the source in messages.
+pub fn read_lines(
+    path: &Path,
+    mut input: impl BufRead,
+    options: ReadOptions,
+) -> Result<FileRead, IngestError> {
+    let mut evidence = FileEvidence::new(options.source_cap);
+    let mut problems = Vec::new();
+    let mut buf = Vec::with_capacity(512);
+    let mut layout: Option<Layout> = None;
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        let complete = match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => buf.ends_with(b"\n"),
+            // A truncated or corrupt compressed stream: what was decoded so far stays; the partial
+            // line (if any) is counted as truncated.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::InvalidInput
+                        | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                if number == 0 && buf.is_empty() {
+                    return Err(IngestError::NotFlowLog {
+                        path: path.to_owned(),
+                        line: 1,
+                        reason: format!("the compressed data cannot be read ({e})"),
+                    });
+                }
+                number += 1;
+                evidence.add_malformed(Malformed::Truncated.kind());
+                note(&mut problems, number, Malformed::Truncated, path, options)?;
+                break;
+            }
+            Err(e) => {
+                return Err(IngestError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+        };
+        number += 1;
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t.trim_end_matches(['\n', '\r']),
+            Err(_) if number == 1 => {
+                return Err(not_flow_log(path, "the file is binary or not UTF-8 text"));
+            }
+            Err(_) => {
+                evidence.add_malformed(Malformed::NotUtf8.kind());
+                note(&mut problems, number, Malformed::NotUtf8, path, options)?;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let layout = if let Some(l) = &layout {
+            l
+        } else {
+            let first = first_layout(path, text)?;
+            let from_header = first.from_header;
+            let l = layout.insert(first);
+            if from_header {
+                continue;
+            }
+            l
+        };
+        if !complete {
+            // The file ends without a newline. Accept a complete last record; a cut one is truncated.
+            if parse_line(layout, text).is_err() {
+                evidence.add_malformed(Malformed::Truncated.kind());
+                note(&mut problems, number, Malformed::Truncated, path, options)?;
+                continue;
+            }
+        }
+        match parse_line(layout, text) {
+            Ok(Line::Traffic(t, version)) => evidence.add_traffic(&t, version),
+            Ok(Line::Gap {
+                interface,
+                start,
+                end,
+                skipped,
+                version,
+            }) => {
+                evidence.add_gap(interface, start, end, skipped, version);
+            }
+            Err(m) => {
+                evidence.add_malformed(m.kind());
+                note(&mut problems, number, m, path, options)?;
+            }
+        }
+    }
+    let fields = layout.map_or_else(|| Layout::default_v2().names, |l| l.names);
+    Ok(FileRead {
+        evidence,
+        fields,
+        problems,
+    })
+}
+
+/// Decides the layout from the first non-empty line: a header, or a v2 record.
+fn first_layout(path: &Path, text: &str) -> Result<Layout, IngestError> {
+    match Layout::parse_header(text) {
+        Ok(layout) => Ok(layout),
+        Err(HeaderProblem::MissingField(field)) => Err(IngestError::MissingField {
+            path: path.to_owned(),
+            field,
+        }),
+        Err(HeaderProblem::Duplicate(field)) => Err(not_flow_log(
+            path,
+            &format!("the header names the field `{field}` twice"),
+        )),
+        Err(HeaderProblem::NotAHeader) => {
+            let v2 = Layout::default_v2();
+            match parse_line(&v2, text) {
+                Ok(_) => Ok(v2),
+                Err(reason) => {
+                    let looks_like_json = text.trim_start().starts_with(['{', '[']);
+                    let reason = if looks_like_json {
+                        "it holds JSON, not flow-log text".to_owned()
+                    } else {
+                        format!(
+                            "line 1 is neither a header of flow-log field names nor a default-format record ({reason})"
+                        )
+                    };
+                    Err(not_flow_log(path, &reason))
+                }
+            }
+        }
+    }
+}
+
+fn not_flow_log(path: &Path, reason: &str) -> IngestError {
+    IngestError::NotFlowLog {
+        path: path.to_owned(),
+        line: 1,
+        reason: reason.to_owned(),
+    }
+}
+
+fn note(
+    problems: &mut Vec<(u64, Malformed)>,
+    line: u64,
+    reason: Malformed,
+    path: &Path,
+    options: ReadOptions,
+) -> Result<(), IngestError> {
+    if options.strict {
+        return Err(IngestError::Strict {
+            path: path.to_owned(),
+            line,
+            reason: reason.to_string(),
+        });
+    }
+    if problems.len() < REPORTED_PROBLEMS {
+        problems.push((line, reason));
+    }
+    Ok(())
+}
+
+/// Which files under the given sources are tried as flow logs.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub files: Vec<PathBuf>,
+    /// Files skipped for their extension.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Lists the files of the sources: files as given, directories walked recursively (sorted).
+pub fn walk(sources: &[PathBuf]) -> Result<Walk, IngestError> {
+    let mut walk = Walk::default();
+    for source in sources {
+        let meta = std::fs::metadata(source).map_err(|e| IngestError::Io {
+            path: source.clone(),
+            source: e,
+        })?;
+        if meta.is_dir() {
+            walk_dir(source, &mut walk)?;
+        } else {
+            walk.files.push(source.clone());
+        }
+    }
+    Ok(walk)
+}
+
+fn walk_dir(dir: &Path, walk: &mut Walk) -> Result<(), IngestError> {
+    let io = |e| IngestError::Io {
+        path: dir.to_owned(),
+        source: e,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_dir() {
+            walk_dir(&path, walk)?;
+        } else if tried(&path) {
+            walk.files.push(path);
+        } else {
+            walk.skipped.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `.log`, `.log.gz`, `.gz`, `.txt` and files without an extension are tried.
+fn tried(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        None => true,
+        Some(ext) => ["log", "gz", "txt"].contains(&ext.to_ascii_lowercase().as_str()),
+    }
+}

@@ -1,0 +1,126 @@
+//! Reading many files at once: worker threads hash and parse files, one consumer (the store
+//! writer) receives each file's aggregate as soon as it is ready. Memory stays bounded by the
+//! aggregates in flight: one per worker plus a channel slot each.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{FileRead, ReadOptions, read_path};
+use crate::ingest::IngestError;
+
+/// One file to ingest.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub path: PathBuf,
+    /// The name recorded in the ledger (canonical path).
+    pub source: String,
+    pub size: u64,
+    pub mtime: Option<i64>,
+}
+
+/// What became of one file.
+#[derive(Debug)]
+pub enum Outcome {
+    Read {
+        job: Job,
+        hash: String,
+        read: Box<FileRead>,
+    },
+    /// Its content is in the ledger already (under another name, or with another mtime).
+    KnownContent {
+        job: Job,
+        hash: String,
+    },
+    Failed {
+        job: Job,
+        error: IngestError,
+    },
+}
+
+/// Hashes a file's raw bytes (xxh3-128, hex): the ledger's identity of an object.
+pub fn hash_file(path: &Path) -> Result<String, IngestError> {
+    let io = |source| IngestError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:032x}", hasher.digest128()))
+}
+
+/// Reads `jobs` on `threads` workers and hands each outcome to `consume` on the calling thread.
+/// Stops early (after in-flight files finish) when `consume` returns an error.
+pub fn read_all<E>(
+    jobs: &[Job],
+    known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
+    options: ReadOptions,
+    threads: usize,
+    mut consume: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let threads = threads.clamp(1, jobs.len().max(1));
+    let (tx, rx) = mpsc::sync_channel::<Outcome>(threads);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let outcome = read_one(job.clone(), known, options);
+                    if tx.send(outcome).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut result = Ok(());
+        for outcome in rx {
+            if result.is_ok() {
+                result = consume(outcome);
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        result
+    })
+}
+
+fn read_one(
+    job: Job,
+    known: &HashSet<String, impl std::hash::BuildHasher>,
+    options: ReadOptions,
+) -> Outcome {
+    let hash = match hash_file(&job.path) {
+        Ok(h) => h,
+        Err(error) => return Outcome::Failed { job, error },
+    };
+    if known.contains(&hash) {
+        return Outcome::KnownContent { job, hash };
+    }
+    match read_path(&job.path, options) {
+        Ok(read) => Outcome::Read {
+            job,
+            hash,
+            read: Box::new(read),
+        },
+        Err(error) => Outcome::Failed { job, error },
+    }
+}

@@ -1,0 +1,332 @@
+//! Reading the evidence back: every stored row gets its role, decided from all stored facts at
+//! once so that the answer does not depend on the order or the split in which files came in.
+//!
+//! Who opened the connection (the initiator), in this order:
+//! 1. tcp-flags: SYN without ACK marks the initiator's packets, SYN-ACK (18, 19) the responder's
+//!    (decided at ingest, from the record alone);
+//! 2. continuity: a TCP record without SYN/SYN-ACK (a later interval of a long connection) takes the
+//!    side of a flag-decided record of the same connection endpoints on the same interface;
+//! 3. the port heuristic: a port below 1024 is a service port, one of 32768 or above is ephemeral.
+//!
+//! Which way the record crossed the interface (the direction):
+//! 1. `flow-direction` (version 5+), when present;
+//! 2. the interface's own addresses: the destination is its own and the source is not → arriving,
+//!    and the reverse → leaving. Own addresses are learned from the records (an address that is
+//!    `srcaddr` or `dstaddr` of every record of the interface).
+//!
+//! Role: leaving → `outbound`; arriving and opened by the remote end → `inbound`; arriving and
+//! opened by the interface → `response`; anything not decided → `unknown`. Security groups are
+//! stateful: only `inbound` counts as use of an ingress rule.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+use super::addr::from_blob;
+use super::merge::stats_of;
+use super::{Store, StoreError};
+use crate::ingest::flowlog::aggregate::{Initiator, Stats, initiator_by_ports};
+use crate::ingest::flowlog::record::Action;
+use crate::ingest::sketch::Sketch;
+
+/// The role of a record relative to the interface it was logged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Inbound,
+    Response,
+    Outbound,
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inbound => "inbound",
+            Role::Response => "response",
+            Role::Outbound => "outbound",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+/// How the initiator was decided; later variants are weaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitiatorBasis {
+    Flags,
+    Continuity,
+    Port,
+    None,
+}
+
+/// How the direction was decided; later variants are weaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirectionBasis {
+    FlowDirection,
+    Address,
+    None,
+}
+
+/// One row of the evidence contract (see README, "The evidence contract").
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceRow {
+    pub interface: String,
+    /// Days since 1970-01-01 (UTC) of the records' start.
+    pub day: i32,
+    pub role: Role,
+    pub protocol: u8,
+    /// The connection's service port: the destination port of the opening side.
+    pub port: u16,
+    /// `None`: many sources (the group passed the cap); see `sources`.
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    pub action: Action,
+    pub stats: Stats,
+    /// 1 for an exact row; the estimated distinct count for a "many sources" row.
+    pub sources: u64,
+    pub initiator_basis: InitiatorBasis,
+    pub direction_basis: DirectionBasis,
+}
+
+type Key = (
+    String,
+    i32,
+    Role,
+    u8,
+    u16,
+    Option<IpAddr>,
+    Option<IpAddr>,
+    Action,
+);
+
+struct Acc {
+    stats: Stats,
+    sketch: Option<Sketch>,
+    initiator_basis: InitiatorBasis,
+    direction_basis: DirectionBasis,
+}
+
+/// A stored row with its group, as read.
+struct Stored {
+    interface: String,
+    day: i32,
+    protocol: u8,
+    action: Action,
+    initiator: Initiator,
+    direction: u8,
+    server: Option<IpAddr>,
+    server_port: u16,
+    sketch: Option<Sketch>,
+    client: Option<IpAddr>,
+    client_port: u16,
+    if_src: Option<IpAddr>,
+    if_dst: Option<IpAddr>,
+    stats: Stats,
+}
+
+impl Store {
+    /// Every evidence row, in key order.
+    pub fn evidence(&self) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.evidence_inner().map_err(|e| self.err(e))
+    }
+
+    fn evidence_inner(&self) -> rusqlite::Result<Vec<EvidenceRow>> {
+        let rows = self.stored_rows()?;
+        let own = self.own_addresses()?;
+        // Continuity: (interface, protocol, server, server port, client or None for any).
+        let mut decided: HashSet<(&str, u8, IpAddr, u16, Option<IpAddr>)> = HashSet::new();
+        for r in &rows {
+            if let (Initiator::SrcByFlags | Initiator::DstByFlags, Some(server)) =
+                (r.initiator, r.server)
+            {
+                decided.insert((
+                    r.interface.as_str(),
+                    r.protocol,
+                    server,
+                    r.server_port,
+                    r.client,
+                ));
+            }
+        }
+        let opened = |r: &Stored, server: Option<IpAddr>, port: u16, client: Option<IpAddr>| {
+            server.is_some_and(|s| {
+                decided.contains(&(r.interface.as_str(), r.protocol, s, port, client))
+                    || decided.contains(&(r.interface.as_str(), r.protocol, s, port, None))
+            })
+        };
+
+        let mut out: BTreeMap<Key, Acc> = BTreeMap::new();
+        for r in &rows {
+            let (src, sport, dst, dport) = if r.initiator.server_is_src() {
+                (r.server, r.server_port, r.client, r.client_port)
+            } else {
+                (r.client, r.client_port, r.server, r.server_port)
+            };
+            // Some(true): the record's source opened the connection.
+            let (src_opened, initiator_basis) = match r.initiator {
+                Initiator::SrcByFlags => (Some(true), InitiatorBasis::Flags),
+                Initiator::DstByFlags => (Some(false), InitiatorBasis::Flags),
+                Initiator::SrcByPort => (Some(true), InitiatorBasis::Port),
+                Initiator::DstByPort => (Some(false), InitiatorBasis::Port),
+                Initiator::Unknown => (None, InitiatorBasis::None),
+                Initiator::Undecided => {
+                    let forward = opened(r, dst, dport, src);
+                    let backward = opened(r, src, sport, dst);
+                    match (forward, backward) {
+                        (true, false) => (Some(true), InitiatorBasis::Continuity),
+                        (false, true) => (Some(false), InitiatorBasis::Continuity),
+                        _ => match initiator_by_ports(sport, dport) {
+                            Initiator::SrcByPort => (Some(true), InitiatorBasis::Port),
+                            Initiator::DstByPort => (Some(false), InitiatorBasis::Port),
+                            _ => (None, InitiatorBasis::None),
+                        },
+                    }
+                }
+            };
+            let if_src = r.if_src.or(src);
+            let if_dst = r.if_dst.or(dst);
+            let is_own =
+                |a: Option<IpAddr>| a.is_some_and(|a| own.contains(&(r.interface.clone(), a)));
+            let (arriving, direction_basis) = match r.direction {
+                1 => (Some(true), DirectionBasis::FlowDirection),
+                2 => (Some(false), DirectionBasis::FlowDirection),
+                _ => match (is_own(if_src), is_own(if_dst)) {
+                    (false, true) => (Some(true), DirectionBasis::Address),
+                    (true, false) => (Some(false), DirectionBasis::Address),
+                    _ => (None, DirectionBasis::None),
+                },
+            };
+            let role = match (arriving, src_opened) {
+                (Some(false), _) => Role::Outbound,
+                (Some(true), Some(true)) => Role::Inbound,
+                (Some(true), Some(false)) => Role::Response,
+                _ => Role::Unknown,
+            };
+            let port = if src_opened == Some(false) {
+                sport
+            } else {
+                dport
+            };
+            let key = (
+                r.interface.clone(),
+                r.day,
+                role,
+                r.protocol,
+                port,
+                src,
+                dst,
+                r.action,
+            );
+            let acc = out.entry(key).or_insert_with(|| Acc {
+                stats: Stats::default(),
+                sketch: None,
+                initiator_basis,
+                direction_basis,
+            });
+            acc.stats.merge(&r.stats);
+            acc.initiator_basis = acc.initiator_basis.max(initiator_basis);
+            acc.direction_basis = acc.direction_basis.max(direction_basis);
+            if let Some(s) = &r.sketch {
+                acc.sketch.get_or_insert_with(Sketch::default).merge(s);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(
+                |((interface, day, role, protocol, port, src, dst, action), acc)| EvidenceRow {
+                    interface,
+                    day,
+                    role,
+                    protocol,
+                    port,
+                    src,
+                    dst,
+                    action,
+                    stats: acc.stats,
+                    sources: acc.sketch.as_ref().map_or(1, Sketch::estimate),
+                    initiator_basis: acc.initiator_basis,
+                    direction_basis: acc.direction_basis,
+                },
+            )
+            .collect())
+    }
+
+    fn stored_rows(&self) -> rusqlite::Result<Vec<Stored>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT g.interface, g.day, g.protocol, g.action, g.initiator, g.direction, g.server,
+                    g.server_port, g.sketch, f.client, f.client_port, f.if_src, f.if_dst,
+                    f.flows, f.packets, f.bytes, f.first_seen, f.last_seen, f.tcp_flags
+             FROM flow f JOIN source_group g ON g.id = f.grp",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let blob = |i: usize| r.get::<_, Vec<u8>>(i).map(|b| from_blob(&b));
+            let sketch: Option<Vec<u8>> = r.get(8)?;
+            Ok(Stored {
+                interface: r.get(0)?,
+                day: r.get(1)?,
+                protocol: r.get(2)?,
+                action: Action::from_code(r.get(3)?),
+                initiator: Initiator::from_code(r.get(4)?).unwrap_or(Initiator::Unknown),
+                direction: r.get(5)?,
+                server: blob(6)?,
+                server_port: r.get(7)?,
+                sketch: sketch.as_deref().and_then(Sketch::from_bytes),
+                client: blob(9)?,
+                client_port: r.get(10)?,
+                if_src: blob(11)?,
+                if_dst: blob(12)?,
+                stats: stats_of(r, 13)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Addresses learned as each interface's own: present in every one of its traffic records.
+    pub(crate) fn own_addresses(&self) -> rusqlite::Result<HashSet<(String, IpAddr)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.interface, a.addr FROM interface_address a
+             JOIN (SELECT interface, sum(records) AS total FROM coverage GROUP BY interface) c
+               ON c.interface = a.interface
+             WHERE a.records = c.total",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, from_blob(&r.get::<_, Vec<u8>>(1)?)))
+        })?;
+        let mut own = HashSet::new();
+        for row in rows {
+            if let (interface, Some(addr)) = row? {
+                own.insert((interface, addr));
+            }
+        }
+        Ok(own)
+    }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.
+pub fn date_of_day(day: i32) -> String {
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = i64::from(day) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_of_day;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_of_day(0), "1970-01-01");
+        assert_eq!(date_of_day(16_657), "2015-08-10");
+        assert_eq!(date_of_day(-1), "1969-12-31");
+        assert_eq!(date_of_day(11_016), "2000-02-29");
+    }
+}

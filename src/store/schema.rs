@@ -1,0 +1,79 @@
+//! The store's schema and its forward migrations, keyed by `PRAGMA user_version`.
+//!
+//! The store is the user's data (flow logs expire in S3; this may be the only record): a migration
+//! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
+
+/// Each entry migrates from version `index` to `index + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// The version this binary writes.
+pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = "
+CREATE TABLE ledger (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER,
+    content_hash TEXT NOT NULL UNIQUE,
+    ingested_at INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    nodata INTEGER NOT NULL,
+    skipdata INTEGER NOT NULL,
+    malformed INTEGER NOT NULL,
+    malformed_by_reason TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    rows INTEGER NOT NULL
+);
+CREATE INDEX ledger_by_source ON ledger (source, size, mtime);
+
+CREATE TABLE source_group (
+    id INTEGER PRIMARY KEY,
+    interface TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    protocol INTEGER NOT NULL,
+    action INTEGER NOT NULL,
+    initiator INTEGER NOT NULL,
+    direction INTEGER NOT NULL,
+    server BLOB NOT NULL,
+    server_port INTEGER NOT NULL,
+    rows_bound INTEGER NOT NULL,
+    sketch BLOB,
+    UNIQUE (interface, day, protocol, action, initiator, direction, server, server_port)
+);
+
+CREATE TABLE flow (
+    grp INTEGER NOT NULL REFERENCES source_group (id),
+    client BLOB NOT NULL,
+    client_port INTEGER NOT NULL,
+    if_src BLOB NOT NULL,
+    if_dst BLOB NOT NULL,
+    flows INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    tcp_flags INTEGER NOT NULL,
+    PRIMARY KEY (grp, client, client_port, if_src, if_dst)
+) WITHOUT ROWID;
+
+CREATE TABLE coverage (
+    interface TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    nodata INTEGER NOT NULL,
+    skipdata INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (interface, day)
+) WITHOUT ROWID;
+
+CREATE TABLE interface_address (
+    interface TEXT NOT NULL,
+    addr BLOB NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (interface, addr)
+) WITHOUT ROWID;
+";

@@ -1,0 +1,59 @@
+//! The store at a glance: what `tighten evidence --summary` prints.
+
+use std::collections::BTreeMap;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub schema_version: i64,
+    pub files: u64,
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    pub malformed: BTreeMap<String, u64>,
+    pub interfaces: u64,
+    pub days: u64,
+    pub first_day: Option<i32>,
+    pub last_day: Option<i32>,
+    pub rows: u64,
+    pub groups_capped: u64,
+}
+
+impl Store {
+    pub fn summary(&self) -> Result<Summary, StoreError> {
+        self.summary_inner().map_err(|e| self.err(e))
+    }
+
+    fn summary_inner(&self) -> rusqlite::Result<Summary> {
+        let c = &self.conn;
+        let count = |sql: &str| {
+            c.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        };
+        let mut s = Summary {
+            schema_version: c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+            files: count("SELECT count(*) FROM ledger")?,
+            records: count("SELECT coalesce(sum(records), 0) FROM ledger")?,
+            nodata: count("SELECT coalesce(sum(nodata), 0) FROM ledger")?,
+            skipdata: count("SELECT coalesce(sum(skipdata), 0) FROM ledger")?,
+            interfaces: count("SELECT count(DISTINCT interface) FROM coverage")?,
+            days: count("SELECT count(DISTINCT day) FROM coverage")?,
+            rows: count("SELECT count(*) FROM flow")?,
+            groups_capped: count("SELECT count(*) FROM source_group WHERE sketch IS NOT NULL")?,
+            ..Summary::default()
+        };
+        (s.first_day, s.last_day) =
+            c.query_row("SELECT min(day), max(day) FROM coverage", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let mut stmt = c.prepare("SELECT malformed_by_reason FROM ledger WHERE malformed > 0")?;
+        for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let by_reason: BTreeMap<String, u64> = serde_json::from_str(&json?).unwrap_or_default();
+            for (reason, n) in by_reason {
+                *s.malformed.entry(reason).or_default() += n;
+            }
+        }
+        Ok(s)
+    }
+}
