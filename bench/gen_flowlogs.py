@@ -86,10 +86,11 @@ def rand_hex(rng: random.Random, n: int) -> str:
 
 def public_ip(rng: random.Random) -> str:
     while True:
-        a = rng.randint(1, 223)
-        if a in (10, 127, 100, 169, 172, 192):  # keep clear of private/special first octets
-            continue
-        return f"{a}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        v = rng.getrandbits(32)
+        a = v >> 24
+        if a in (0, 10, 127, 100, 169, 172, 192) or a > 223 or (v & 255) in (0, 255):
+            continue  # keep clear of private/special first octets and of .0/.255
+        return f"{a}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"
 
 
 class World:
@@ -333,6 +334,7 @@ def main() -> int:
         first = i * a.per_file
         tasks.append((a.seed, i, first, min(a.per_file, a.records - first), a.records, str(out / f"flows-{i:04d}.log.gz")))
     t = time.monotonic()
+    world(a.seed)  # built once here; forked workers inherit it
     if a.jobs > 1 and n_files > 1:
         with Pool(min(a.jobs, n_files)) as pool:
             results = pool.map(gen_file, tasks, chunksize=1)

@@ -41,6 +41,10 @@ pub(crate) enum Outcome {
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
+    // Long messages stay on one line, so that logs and CI output can be searched for them.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

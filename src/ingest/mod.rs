@@ -35,7 +35,7 @@ pub enum IngestError {
     #[diagnostic(
         code(tighten::ingest::missing_field),
         help(
-            "add `{field}` to the flow log's custom format (needed: interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status); nothing of this file was stored"
+            "add `{field}` to the flow log's custom format (needed: interface-id srcaddr dstaddr srcport dstport protocol start); nothing of this file was stored"
         )
     )]
     MissingField { path: PathBuf, field: &'static str },

@@ -172,9 +172,12 @@ pub(crate) fn parse_line<'a>(layout: &Layout, line: &'a str) -> Result<Line<'a>,
         });
     }
     let start = timestamp(Field::Start, get(Field::Start))?;
-    let end = timestamp(Field::End, get(Field::End))?;
+    let end = match get(Field::End) {
+        "-" => start,
+        v => timestamp(Field::End, v)?,
+    };
     match get(Field::LogStatus) {
-        "OK" => {}
+        "OK" | "-" => {}
         "NODATA" => {
             return Ok(Line::Gap {
                 interface,
@@ -351,6 +354,23 @@ mod tests {
                 skipped: true,
                 version: Some(2)
             })
+        );
+    }
+
+    #[test]
+    fn optional_fields_default() {
+        let layout =
+            Layout::parse_header("interface-id srcaddr dstaddr srcport dstport protocol start")
+                .unwrap();
+        let Ok(Line::Traffic(t, version)) =
+            parse_line(&layout, "eni-1 10.0.0.1 10.0.0.2 40000 22 6 1600000000")
+        else {
+            panic!("not traffic")
+        };
+        assert_eq!(version, None);
+        assert_eq!(
+            (t.packets, t.bytes, t.start, t.end, t.action),
+            (0, 0, 1_600_000_000, 1_600_000_000, Action::None)
         );
     }
 
