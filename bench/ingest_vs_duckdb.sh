@@ -81,24 +81,26 @@ fi
 
 WORK=$(mktemp -d "$BENCH_DATA/run.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 # --- measuring ---------------------------------------------------------------------------------
 # measure NAME STDOUT SETUP_CMD -- CMD...: runs CMD REPEAT times under GNU time (SETUP_CMD before
 # each run, untimed; CMD's output to the file STDOUT); sets NAME_WALL (fastest wall seconds) and
-# NAME_RSS (largest peak RSS, KiB).
+# NAME_RSS (largest peak RSS, KiB), NAME_CPU (user + sys seconds of the fastest run).
 measure() {
     local name=$1 stdout=$2 setup=$3; shift 4
-    local best_wall="" max_rss=0 i wall rss
+    local best_wall="" max_rss=0 i wall rss user sys
     for ((i = 1; i <= REPEAT; i++)); do
         eval "$setup"
-        /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$@" >"$stdout" 2>"$WORK/$name.err" \
+        /usr/bin/time -f '%e %M %U %S' -o "$WORK/$name.time" "$@" >"$stdout" 2>"$WORK/$name.err" \
             || { cat "$WORK/$name.err" >&2; die "$name failed: $*"; }
-        read -r wall rss < <(tail -n 1 "$WORK/$name.time")
+        read -r wall rss user sys < <(tail -n 1 "$WORK/$name.time")
         if [ -z "$best_wall" ] || awk -v a="$wall" -v b="$best_wall" 'BEGIN { exit !(a < b) }'; then
             best_wall=$wall
+            printf -v "${name}_CPU" '%s' "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
         fi
         [ "$rss" -gt "$max_rss" ] && max_rss=$rss
-        log "$name run $i: ${wall}s, peak RSS $((rss / 1024)) MiB"
+        log "$name run $i: ${wall}s wall, ${user}s user, ${sys}s sys, peak RSS $((rss / 1024)) MiB"
     done
     printf -v "${name}_WALL" '%s' "$best_wall"
     printf -v "${name}_RSS" '%s' "$max_rss"
@@ -106,6 +108,10 @@ measure() {
 
 COMPRESSED=$(cat "${FILES[@]}" | wc -c)  # also warms the page cache: every tool reads from memory
 log "${#FILES[@]} files, $GEN_RECORDS records, $((COMPRESSED / 1048576)) MiB gzip'd"
+LOAD_BEFORE=$(cut -d ' ' -f 1 /proc/loadavg)
+if awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.7) }'; then
+    log "warning: load average $LOAD_BEFORE: other work is running, the timings will be noisy"
+fi
 
 log "zcat on one core"
 measure ZCAT /dev/null ":" -- taskset -c 0 zcat "${FILES[@]}"
@@ -137,7 +143,7 @@ records, threads = int(sys.argv[1]), sys.argv[2]
 rows = [("zcat, 1 core", *sys.argv[3:5]), (f"DuckDB, {threads} threads", *sys.argv[5:7]),
         (f"tighten, {threads} threads", *sys.argv[7:9])]
 print()
-print("| | wall s | peak RSS MB | records/s |")
+print("| run | wall s | peak RSS MB | records/s |")
 print("|---|---:|---:|---:|")
 for name, wall, rss in rows:
     wall = float(wall)
@@ -153,8 +159,9 @@ print(f"- tighten peak RSS: {t_rss:.0f} MB (target <= 200 MB: {ok(t_rss <= 200)}
 EOF
 cat <<EOF
 - data: $GEN_RECORDS records ($GEN_OK OK, $GEN_NODATA NODATA, $GEN_SKIPDATA SKIPDATA) in ${#FILES[@]} files, $((COMPRESSED / 1048576)) MiB gzip'd, $((UNCOMPRESSED / 1048576)) MiB as text
+- CPU seconds (user + sys): zcat $ZCAT_CPU, DuckDB $DUCK_CPU, tighten $TIGHTEN_CPU; DuckDB's own time inside Python: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$WORK/DUCK.out")s
 - stored: DuckDB $DUCK_ROWS aggregate rows ($((DUCK_DB_SIZE / 1048576)) MiB file); tighten $T_ROWS evidence rows ($((TIGHTEN_DB_SIZE / 1048576)) MiB), $T_RECORDS records, $T_NODATA NODATA, $T_SKIPDATA SKIPDATA, $T_MALFORMED malformed
-- $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)); $("$TIGHTEN_BIN" --version); DuckDB $DUCKDB_VERSION; $(gzip --version | head -n 1); MB = MiB
+- load average before the runs: $LOAD_BEFORE; $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)); $("$TIGHTEN_BIN" --version); DuckDB $DUCKDB_VERSION; $(gzip --version | head -n 1); MB = MiB
 EOF
 
 fail=0

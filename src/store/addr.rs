@@ -3,11 +3,32 @@
 
 use std::net::IpAddr;
 
-pub(crate) fn to_blob(addr: Option<IpAddr>) -> Vec<u8> {
-    match addr {
-        None => Vec::new(),
-        Some(IpAddr::V4(a)) => a.octets().to_vec(),
-        Some(IpAddr::V6(a)) => a.octets().to_vec(),
+/// An address's stored bytes, without allocating (the ingest hot path binds millions).
+#[derive(Clone, Copy)]
+pub(crate) struct Blob {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Blob {
+    pub(crate) fn of(addr: Option<IpAddr>) -> Blob {
+        let mut bytes = [0u8; 16];
+        let len = match addr {
+            None => 0,
+            Some(IpAddr::V4(a)) => {
+                bytes[..4].copy_from_slice(&a.octets());
+                4
+            }
+            Some(IpAddr::V6(a)) => {
+                bytes = a.octets();
+                16
+            }
+        };
+        Blob { bytes, len }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 

@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use super::addr::from_blob;
-use super::merge::stats_of;
+use super::clients::decode;
+use super::merge::damaged;
 use super::{Store, StoreError};
 use crate::ingest::flowlog::aggregate::{Initiator, Stats, initiator_by_ports};
 use crate::ingest::flowlog::record::Action;
@@ -254,32 +255,48 @@ impl Store {
 
     fn stored_rows(&self) -> rusqlite::Result<Vec<Stored>> {
         let mut stmt = self.conn.prepare(
-            "SELECT g.interface, g.day, g.protocol, g.action, g.initiator, g.direction, g.server,
-                    g.server_port, g.sketch, f.client, f.client_port, f.if_src, f.if_dst,
-                    f.flows, f.packets, f.bytes, f.first_seen, f.last_seen, f.tcp_flags
-             FROM flow f JOIN source_group g ON g.id = f.grp",
+            "SELECT id, interface, day, protocol, action, initiator, direction, server, server_port,
+                    sketch, clients
+             FROM source_group",
         )?;
-        let rows = stmt.query_map([], |r| {
-            let blob = |i: usize| r.get::<_, Vec<u8>>(i).map(|b| from_blob(&b));
-            let sketch: Option<Vec<u8>> = r.get(8)?;
-            Ok(Stored {
-                interface: r.get(0)?,
-                day: r.get(1)?,
-                protocol: r.get(2)?,
-                action: Action::from_code(r.get(3)?),
-                initiator: Initiator::from_code(r.get(4)?).unwrap_or(Initiator::Unknown),
-                direction: r.get(5)?,
-                server: blob(6)?,
-                server_port: r.get(7)?,
-                sketch: sketch.as_deref().and_then(Sketch::from_bytes),
-                client: blob(9)?,
-                client_port: r.get(10)?,
-                if_src: blob(11)?,
-                if_dst: blob(12)?,
-                stats: stats_of(r, 13)?,
-            })
-        })?;
-        rows.collect()
+        let mut query = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = query.next()? {
+            let id: i64 = r.get(0)?;
+            let sketch: Option<Vec<u8>> = r.get(9)?;
+            let clients: Vec<u8> = r.get(10)?;
+            let rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
+            let group = (
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                Action::from_code(r.get(4)?),
+                Initiator::from_code(r.get(5)?).ok_or_else(|| damaged(id, "initiator"))?,
+                r.get(6)?,
+                from_blob(&r.get::<_, Vec<u8>>(7)?),
+                r.get(8)?,
+            );
+            let sketch = sketch.as_deref().and_then(Sketch::from_bytes);
+            for (client, stats) in rows {
+                out.push(Stored {
+                    interface: group.0.clone(),
+                    day: group.1,
+                    protocol: group.2,
+                    action: group.3,
+                    initiator: group.4,
+                    direction: group.5,
+                    server: group.6,
+                    server_port: group.7,
+                    sketch: sketch.clone(),
+                    client: client.client,
+                    client_port: client.client_port,
+                    if_src: client.if_src,
+                    if_dst: client.if_dst,
+                    stats,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Addresses learned as each interface's own: present in every one of its traffic records.

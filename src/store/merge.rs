@@ -1,11 +1,10 @@
 //! Committing one file's aggregate: every row, the coverage and the ledger entry in one transaction,
 //! merged exactly into what is stored (sums, min/max, OR; sketches by register maximum).
 
-use std::net::IpAddr;
-
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::addr::{from_blob, to_blob};
+use super::addr::Blob;
+use super::clients::{decode, encode, merge_sorted};
 use super::{Store, StoreError};
 use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, Group, GroupKey, Stats};
 use crate::ingest::sketch::Sketch;
@@ -98,23 +97,41 @@ impl Store {
     }
 }
 
+/// The statements one file's merge uses, prepared once.
+struct Writer<'tx> {
+    find: rusqlite::CachedStatement<'tx>,
+    insert: rusqlite::CachedStatement<'tx>,
+    update: rusqlite::CachedStatement<'tx>,
+    cap: usize,
+}
+
 fn write_evidence(
     tx: &Transaction<'_>,
     evidence: &FileEvidence,
     cap: usize,
 ) -> rusqlite::Result<usize> {
+    let mut writer = Writer {
+        find: tx.prepare_cached(
+            "SELECT id, clients, sketch FROM source_group WHERE interface = ?1 AND day = ?2
+                 AND protocol = ?3 AND action = ?4 AND initiator = ?5 AND direction = ?6
+                 AND server = ?7 AND server_port = ?8",
+        )?,
+        insert: tx.prepare_cached(
+            "INSERT INTO source_group (interface, day, protocol, action, initiator, direction, server,
+                 server_port, client_rows, clients, sketch)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?,
+        update: tx.prepare_cached(
+            "UPDATE source_group SET client_rows = ?2, clients = ?3, sketch = ?4 WHERE id = ?1",
+        )?,
+        cap,
+    };
     let mut rows = 0;
     // Sorted so that the B-tree is written in key order (fewer page splits, same result).
     let mut groups: Vec<(&GroupKey, &Group)> = evidence.groups.iter().collect();
     groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
     for (key, group) in groups {
-        rows += write_group(
-            tx,
-            &evidence.interfaces[key.interface as usize],
-            key,
-            group,
-            cap,
-        )?;
+        rows += writer.group(&evidence.interfaces[key.interface as usize], key, group)?;
     }
     let mut cov = tx.prepare_cached(
         "INSERT INTO coverage (interface, day, records, nodata, skipdata, first_seen, last_seen)
@@ -143,7 +160,7 @@ fn write_evidence(
         for addr in &candidates.addrs {
             own.execute(params![
                 evidence.interfaces[interface as usize],
-                to_blob(Some(*addr)),
+                Blob::of(Some(*addr)).as_slice(),
                 candidates.records as i64
             ])?;
         }
@@ -151,155 +168,108 @@ fn write_evidence(
     Ok(rows)
 }
 
-/// Writes one group; returns the number of rows it added or touched.
-fn write_group(
-    tx: &Transaction<'_>,
-    interface: &str,
-    key: &GroupKey,
-    group: &Group,
-    cap: usize,
-) -> rusqlite::Result<usize> {
-    let added = group.clients.len() + usize::from(group.folded.is_some());
-    let (id, bound, stored_folded): (i64, i64, bool) = tx
-        .prepare_cached(
-            "INSERT INTO source_group (interface, day, protocol, action, initiator, direction, server,
-                 server_port, rows_bound)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (interface, day, protocol, action, initiator, direction, server, server_port)
-             DO UPDATE SET rows_bound = rows_bound + excluded.rows_bound
-             RETURNING id, rows_bound, sketch IS NOT NULL",
-        )?
-        .query_row(
-            params![
+impl Writer<'_> {
+    /// Merges one group into its stored row; returns the number of client rows it now holds.
+    fn group(&mut self, interface: &str, key: &GroupKey, group: &Group) -> rusqlite::Result<usize> {
+        let server = Blob::of(Some(key.server));
+        let initiator = key.initiator as u8;
+        let action = key.action.code();
+        let mut file_rows: Vec<(ClientKey, Stats)> =
+            group.clients.iter().map(|(k, s)| (k.clone(), *s)).collect();
+        file_rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let stored: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = self
+            .find
+            .query_row(
+                params![
+                    interface,
+                    key.day,
+                    key.protocol,
+                    action,
+                    initiator,
+                    key.direction,
+                    server.as_slice(),
+                    key.server_port
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (id, mut rows, mut sketch) = match stored {
+            None => (None, file_rows, None),
+            Some((id, clients, sketch)) => {
+                let stored_rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
+                let sketch = match sketch {
+                    None => None,
+                    Some(bytes) => {
+                        Some(Sketch::from_bytes(&bytes).ok_or_else(|| damaged(id, "sketch"))?)
+                    }
+                };
+                (Some(id), merge_sorted(stored_rows, file_rows), sketch)
+            }
+        };
+        if let Some((stats, file_sketch)) = &group.folded {
+            sketch
+                .get_or_insert_with(Sketch::default)
+                .merge(file_sketch);
+            rows.push((MARKER, *stats));
+        }
+        if sketch.is_some() || rows.len() > self.cap {
+            // Past the cap: one row for every client, exact sums, and the distinct count estimated.
+            let sketch = sketch.get_or_insert_with(Sketch::default);
+            let mut total = Stats::default();
+            for (client, stats) in &rows {
+                if let Some(addr) = client.client {
+                    sketch.insert(addr);
+                }
+                total.merge(stats);
+            }
+            rows = vec![(MARKER, total)];
+        }
+        let clients = encode(&rows);
+        let sketch = sketch.map(|s| s.to_bytes());
+        match id {
+            None => self.insert.execute(params![
                 interface,
                 key.day,
                 key.protocol,
-                key.action.code(),
-                key.initiator as u8,
+                action,
+                initiator,
                 key.direction,
-                to_blob(Some(key.server)),
+                server.as_slice(),
                 key.server_port,
-                added as i64
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-    if stored_folded || group.folded.is_some() {
-        fold(tx, id, group)?;
-        return Ok(added);
+                rows.len() as i64,
+                clients,
+                sketch
+            ])?,
+            Some(id) => self
+                .update
+                .execute(params![id, rows.len() as i64, clients, sketch])?,
+        };
+        Ok(rows.len())
     }
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO flow (grp, client, client_port, if_src, if_dst, flows, packets, bytes, first_seen,
-             last_seen, tcp_flags)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (grp, client, client_port, if_src, if_dst) DO UPDATE SET
-             flows = flows + excluded.flows, packets = packets + excluded.packets,
-             bytes = bytes + excluded.bytes, first_seen = min(first_seen, excluded.first_seen),
-             last_seen = max(last_seen, excluded.last_seen), tcp_flags = tcp_flags | excluded.tcp_flags",
-    )?;
-    for (client, stats) in &group.clients {
-        upsert_row(&mut upsert, id, client, stats)?;
-    }
-    if bound > cap as i64 {
-        // The bound over-counts clients seen in several files: recount before folding.
-        let exact: i64 = tx.query_row("SELECT count(*) FROM flow WHERE grp = ?1", [id], |r| {
-            r.get(0)
-        })?;
-        if exact > cap as i64 {
-            fold(tx, id, &Group::default())?;
-        } else {
-            tx.execute(
-                "UPDATE source_group SET rows_bound = ?2 WHERE id = ?1",
-                params![id, exact],
-            )?;
-        }
-    }
-    Ok(added)
 }
 
-fn upsert_row(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    grp: i64,
-    client: &ClientKey,
-    s: &Stats,
-) -> rusqlite::Result<()> {
-    stmt.execute(params![
-        grp,
-        to_blob(client.client),
-        client.client_port,
-        to_blob(client.if_src),
-        to_blob(client.if_dst),
-        s.flows as i64,
-        s.packets as i64,
-        s.bytes as i64,
-        s.first_seen,
-        s.last_seen,
-        s.tcp_flags
-    ])?;
-    Ok(())
+/// The row that stands for every client of a folded group.
+const MARKER: ClientKey = ClientKey {
+    client: None,
+    client_port: 0,
+    if_src: None,
+    if_dst: None,
+};
+
+/// A stored value this version cannot read: reported, never guessed at.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the {what} of group {id} is damaged; restore the store from a backup or re-ingest into a new one"
+)]
+struct Damaged {
+    id: i64,
+    what: &'static str,
 }
 
-/// Folds the stored rows of group `id` and the file's `group` into one "every client" row and the
-/// group's sketch.
-fn fold(tx: &Transaction<'_>, id: i64, group: &Group) -> rusqlite::Result<()> {
-    let stored_sketch: Option<Vec<u8>> =
-        tx.query_row("SELECT sketch FROM source_group WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?;
-    let mut sketch = stored_sketch
-        .as_deref()
-        .and_then(Sketch::from_bytes)
-        .unwrap_or_default();
-    let mut total = Stats::default();
-    {
-        let mut rows = tx.prepare_cached(
-            "SELECT client, flows, packets, bytes, first_seen, last_seen, tcp_flags FROM flow WHERE grp = ?1",
-        )?;
-        let mut query = rows.query([id])?;
-        while let Some(r) = query.next()? {
-            let client: Vec<u8> = r.get(0)?;
-            if let Some(addr) = from_blob(&client) {
-                sketch.insert(addr);
-            }
-            total.merge(&stats_of(r, 1)?);
-        }
-    }
-    for (client, stats) in &group.clients {
-        if let Some(addr) = client.client {
-            sketch.insert(addr);
-        }
-        total.merge(stats);
-    }
-    if let Some((stats, file_sketch)) = &group.folded {
-        sketch.merge(file_sketch);
-        total.merge(stats);
-    }
-    tx.execute("DELETE FROM flow WHERE grp = ?1", [id])?;
-    let marker = ClientKey {
-        client: None::<IpAddr>,
-        client_port: 0,
-        if_src: None,
-        if_dst: None,
-    };
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO flow (grp, client, client_port, if_src, if_dst, flows, packets, bytes, first_seen,
-             last_seen, tcp_flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    upsert_row(&mut insert, id, &marker, &total)?;
-    tx.execute(
-        "UPDATE source_group SET sketch = ?2, rows_bound = 1 WHERE id = ?1",
-        params![id, sketch.to_bytes()],
-    )?;
-    Ok(())
-}
-
-/// Reads `flows, packets, bytes, first_seen, last_seen, tcp_flags` starting at column `at`.
-pub(crate) fn stats_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Stats> {
-    Ok(Stats {
-        flows: r.get::<_, i64>(at)? as u64,
-        packets: r.get::<_, i64>(at + 1)? as u64,
-        bytes: r.get::<_, i64>(at + 2)? as u64,
-        first_seen: r.get(at + 3)?,
-        last_seen: r.get(at + 4)?,
-        tcp_flags: r.get(at + 5)?,
-    })
+pub(crate) fn damaged(id: i64, what: &'static str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Blob,
+        Box::new(Damaged { id, what }),
+    )
 }

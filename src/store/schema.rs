@@ -29,6 +29,9 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_by_source ON ledger (source, size, mtime);
 
+-- One row per group: an interface's service endpoint on one day, by protocol, action, initiator
+-- and flow-direction. `clients` packs the exact client rows (see store/clients.rs); once the
+-- group passes the source cap it holds one row for every client and `sketch` is set.
 CREATE TABLE source_group (
     id INTEGER PRIMARY KEY,
     interface TEXT NOT NULL,
@@ -39,25 +42,11 @@ CREATE TABLE source_group (
     direction INTEGER NOT NULL,
     server BLOB NOT NULL,
     server_port INTEGER NOT NULL,
-    rows_bound INTEGER NOT NULL,
+    client_rows INTEGER NOT NULL,
+    clients BLOB NOT NULL,
     sketch BLOB,
     UNIQUE (interface, day, protocol, action, initiator, direction, server, server_port)
 );
-
-CREATE TABLE flow (
-    grp INTEGER NOT NULL REFERENCES source_group (id),
-    client BLOB NOT NULL,
-    client_port INTEGER NOT NULL,
-    if_src BLOB NOT NULL,
-    if_dst BLOB NOT NULL,
-    flows INTEGER NOT NULL,
-    packets INTEGER NOT NULL,
-    bytes INTEGER NOT NULL,
-    first_seen INTEGER NOT NULL,
-    last_seen INTEGER NOT NULL,
-    tcp_flags INTEGER NOT NULL,
-    PRIMARY KEY (grp, client, client_port, if_src, if_dst)
-) WITHOUT ROWID;
 
 CREATE TABLE coverage (
     interface TEXT NOT NULL,

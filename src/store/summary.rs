@@ -39,7 +39,7 @@ impl Store {
             skipdata: count("SELECT coalesce(sum(skipdata), 0) FROM ledger")?,
             interfaces: count("SELECT count(DISTINCT interface) FROM coverage")?,
             days: count("SELECT count(DISTINCT day) FROM coverage")?,
-            rows: count("SELECT count(*) FROM flow")?,
+            rows: count("SELECT coalesce(sum(client_rows), 0) FROM source_group")?,
             groups_capped: count("SELECT count(*) FROM source_group WHERE sketch IS NOT NULL")?,
             ..Summary::default()
         };

@@ -6,11 +6,15 @@
 //! heuristic); what needs other records (continuity, the interface's own addresses) is decided when
 //! the store is read, so that the evidence does not depend on how records were split into files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::record::{Action, FlowDirection, Traffic};
 use crate::ingest::sketch::Sketch;
+
+/// A fast, non-cryptographic hash map: keys come from files, but an attacker gains nothing by
+/// colliding them beyond a slower ingest of their own data.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Who opened the connection a record belongs to, and how we know. Stored as its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,9 +146,10 @@ impl Stats {
             *self = *other;
             return;
         }
-        self.flows += other.flows;
-        self.packets += other.packets;
-        self.bytes += other.bytes;
+        // Saturating: input files are outside data, and a sum never wraps to a small number.
+        self.flows = self.flows.saturating_add(other.flows);
+        self.packets = self.packets.saturating_add(other.packets);
+        self.bytes = self.bytes.saturating_add(other.bytes);
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
         self.tcp_flags |= other.tcp_flags;
@@ -236,6 +241,8 @@ pub struct OwnCandidates {
 pub struct FileEvidence {
     pub interfaces: Vec<String>,
     interface_index: HashMap<String, u32>,
+    /// The last interface looked up: files often hold runs of records of one interface.
+    last_interface: Option<u32>,
     pub groups: HashMap<GroupKey, Group>,
     pub coverage: HashMap<(u32, i32), Coverage>,
     pub own: HashMap<u32, OwnCandidates>,
@@ -258,12 +265,20 @@ impl FileEvidence {
     }
 
     fn interface(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.interface_index.get(name) {
-            return i;
+        if let Some(last) = self.last_interface
+            && self.interfaces[last as usize] == name
+        {
+            return last;
         }
-        let i = self.interfaces.len() as u32;
-        self.interfaces.push(name.to_owned());
-        self.interface_index.insert(name.to_owned(), i);
+        let i = if let Some(&i) = self.interface_index.get(name) {
+            i
+        } else {
+            let i = self.interfaces.len() as u32;
+            self.interfaces.push(name.to_owned());
+            self.interface_index.insert(name.to_owned(), i);
+            i
+        };
+        self.last_interface = Some(i);
         i
     }
 

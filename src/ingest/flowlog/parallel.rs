@@ -73,7 +73,7 @@ pub fn read_all<E>(
     let next = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let threads = threads.clamp(1, jobs.len().max(1));
-    let (tx, rx) = mpsc::sync_channel::<Outcome>(threads);
+    let (tx, rx) = mpsc::sync_channel::<Outcome>(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();

@@ -299,10 +299,40 @@ fn optional_address(field: Field, value: &str) -> Result<Option<IpAddr>, Malform
     if value == "-" {
         return Ok(None);
     }
+    if let Some(v4) = fast_ipv4(value.as_bytes()) {
+        return Ok(Some(IpAddr::V4(v4)));
+    }
     value.parse().map(Some).map_err(|_| Malformed::BadAddress {
         field: field.name(),
         value: value.into(),
     })
+}
+
+/// Dotted-quad IPv4 without leading zeros, the form flow logs use; anything else (IPv6, odd forms)
+/// goes to the standard parser, which decides.
+fn fast_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut value: u32 = 0;
+        while i < s.len() && s[i].is_ascii_digit() && i - start < 3 {
+            value = value * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || value > 255 || (len > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = value as u8;
+        if n < 3 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == s.len()).then_some(std::net::Ipv4Addr::from(octets))
 }
 
 #[cfg(test)]
@@ -383,6 +413,27 @@ mod tests {
         };
         assert_eq!(t.src, "2001:db8::1".parse::<IpAddr>().unwrap());
         assert_eq!((t.protocol, t.sport, t.dport), (58, 0, 0));
+    }
+
+    #[test]
+    fn fast_ipv4_agrees_with_the_standard_parser() {
+        for text in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "255.255.255.255",
+            "256.0.0.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.4 ",
+            "a.b.c.d",
+            "1..2.3",
+            "1.2.3.04",
+            "1234.1.1.1",
+            "",
+        ] {
+            assert_eq!(fast_ipv4(text.as_bytes()), text.parse().ok(), "{text:?}");
+        }
     }
 
     #[test]

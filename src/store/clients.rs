@@ -1,0 +1,209 @@
+//! The packed client list of a group: exact client rows sorted by key, in one blob.
+//!
+//! Why a blob and not one `SQLite` row per client: a busy store merges hundreds of thousands of
+//! client rows per file, and a B-tree upsert per row (about 5 µs) made the single writer the
+//! bottleneck of ingest. Merging two sorted lists in memory costs tens of nanoseconds a row, and a
+//! group is read and written once per file that touches it. The list is bounded by the source cap.
+//!
+//! Encoding (version 1): a version byte, then per row: client, `if_src`, `if_dst` as an address
+//! (a length byte 0, 4 or 16 and the bytes), the client port as two bytes little-endian, then
+//! `flows`, `packets`, `bytes`, `first_seen`, `last_seen − first_seen` as LEB128 varints and the tcp-flags
+//! byte. A list that does not decode is reported as a damaged store, never guessed at.
+
+use std::net::IpAddr;
+
+use crate::ingest::flowlog::aggregate::{ClientKey, Stats};
+
+const VERSION: u8 = 1;
+
+pub(crate) fn encode(rows: &[(ClientKey, Stats)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + rows.len() * 24);
+    out.push(VERSION);
+    for (k, s) in rows {
+        addr(&mut out, k.client);
+        addr(&mut out, k.if_src);
+        addr(&mut out, k.if_dst);
+        out.extend_from_slice(&k.client_port.to_le_bytes());
+        varint(&mut out, s.flows);
+        varint(&mut out, s.packets);
+        varint(&mut out, s.bytes);
+        varint(&mut out, s.first_seen as u64);
+        varint(&mut out, s.last_seen.wrapping_sub(s.first_seen) as u64);
+        out.push(s.tcp_flags);
+    }
+    out
+}
+
+/// Decodes a list; `None` when the bytes are not a list this version wrote.
+pub(crate) fn decode(bytes: &[u8]) -> Option<Vec<(ClientKey, Stats)>> {
+    let (&version, mut rest) = bytes.split_first()?;
+    if version != VERSION {
+        return None;
+    }
+    let mut rows = Vec::new();
+    while !rest.is_empty() {
+        let client = read_addr(&mut rest)?;
+        let if_src = read_addr(&mut rest)?;
+        let if_dst = read_addr(&mut rest)?;
+        let (port, tail) = rest.split_first_chunk::<2>()?;
+        rest = tail;
+        let flows = read_varint(&mut rest)?;
+        let packets = read_varint(&mut rest)?;
+        let bytes = read_varint(&mut rest)?;
+        let first_seen = read_varint(&mut rest)? as i64;
+        let last_seen = first_seen.wrapping_add(read_varint(&mut rest)? as i64);
+        let (&tcp_flags, tail) = rest.split_first()?;
+        rest = tail;
+        rows.push((
+            ClientKey {
+                client,
+                client_port: u16::from_le_bytes(*port),
+                if_src,
+                if_dst,
+            },
+            Stats {
+                flows,
+                packets,
+                bytes,
+                first_seen,
+                last_seen,
+                tcp_flags,
+            },
+        ));
+    }
+    Some(rows)
+}
+
+/// Merges two lists sorted by key into one sorted list, summing rows with equal keys.
+pub(crate) fn merge_sorted(
+    a: Vec<(ClientKey, Stats)>,
+    b: Vec<(ClientKey, Stats)>,
+) -> Vec<(ClientKey, Stats)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match x.0.cmp(&y.0) {
+                std::cmp::Ordering::Less => a.next(),
+                std::cmp::Ordering::Greater => b.next(),
+                std::cmp::Ordering::Equal => a.next().map(|(key, mut stats)| {
+                    if let Some((_, other)) = b.next() {
+                        stats.merge(&other);
+                    }
+                    (key, stats)
+                }),
+            },
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        if let Some(row) = next {
+            out.push(row);
+        }
+    }
+    out
+}
+
+fn addr(out: &mut Vec<u8>, a: Option<IpAddr>) {
+    match a {
+        None => out.push(0),
+        Some(IpAddr::V4(a)) => {
+            out.push(4);
+            out.extend_from_slice(&a.octets());
+        }
+        Some(IpAddr::V6(a)) => {
+            out.push(16);
+            out.extend_from_slice(&a.octets());
+        }
+    }
+}
+
+#[expect(
+    clippy::option_option,
+    reason = "outer: the bytes do not decode; inner: the empty address"
+)]
+fn read_addr(rest: &mut &[u8]) -> Option<Option<IpAddr>> {
+    let (&len, tail) = rest.split_first()?;
+    let (bytes, tail) = tail.split_at_checked(usize::from(len))?;
+    *rest = tail;
+    match len {
+        0 => Some(None),
+        4 => Some(Some(IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?))),
+        16 => Some(Some(IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?))),
+        _ => None,
+    }
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varint(rest: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, tail) = rest.split_first()?;
+        *rest = tail;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(last: u8, port: u16, flows: u64) -> (ClientKey, Stats) {
+        (
+            ClientKey {
+                client: Some(IpAddr::from([10, 0, 0, last])),
+                client_port: port,
+                if_src: None,
+                if_dst: Some(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])),
+            },
+            Stats {
+                flows,
+                packets: 300,
+                bytes: u64::MAX,
+                first_seen: 1_700_000_000,
+                last_seen: 1_700_000_060,
+                tcp_flags: 19,
+            },
+        )
+    }
+
+    #[test]
+    fn round_trip_and_damage() {
+        let rows = vec![row(1, 0, 1), row(2, 40000, 2)];
+        let bytes = encode(&rows);
+        assert_eq!(decode(&bytes), Some(rows));
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(decode(&[2]), None);
+        assert_eq!(decode(&[]), None);
+        assert_eq!(decode(&[1]), Some(vec![]));
+    }
+
+    #[test]
+    fn merge_sums_equal_keys_and_keeps_order() {
+        let merged = merge_sorted(
+            vec![row(1, 0, 1), row(3, 0, 1)],
+            vec![row(2, 0, 5), row(3, 0, 2)],
+        );
+        let keys: Vec<u8> = merged
+            .iter()
+            .map(|(k, _)| match k.client {
+                Some(IpAddr::V4(a)) => a.octets()[3],
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(keys, [1, 2, 3]);
+        assert_eq!(merged[2].1.flows, 3);
+    }
+}
