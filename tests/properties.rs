@@ -91,7 +91,7 @@ fn evidence_of(
             fields: read.fields.clone(),
         };
         assert!(matches!(
-            store.commit_file(&entry, &read.evidence).unwrap(),
+            store.commit_file(&entry, read.evidence).unwrap(),
             Committed::Stored { .. }
         ));
     }
@@ -137,7 +137,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("e.db"), 10).unwrap();
         let entry = LedgerEntry { kind: "flow-log", source: "x".into(), size: 0, mtime: None, content_hash: "x".into(), fields: read.fields.clone() };
-        store.commit_file(&entry, &read.evidence).unwrap();
+        store.commit_file(&entry, read.evidence).unwrap();
         let rows = store.evidence().unwrap();
         prop_assert_eq!(rows.len(), 1);
         let row = &rows[0];

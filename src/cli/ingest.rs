@@ -154,16 +154,18 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                         content_hash: hash,
                         fields: read.fields.clone(),
                     };
-                    match store.commit_file(&entry, &read.evidence)? {
+                    let (records, malformed) =
+                        (read.evidence.records, read.evidence.malformed_total());
+                    match store.commit_file(&entry, read.evidence)? {
                         Committed::Stored { rows } => {
                             report.stored += 1;
-                            report.records += read.evidence.records;
-                            report.malformed += read.evidence.malformed_total();
+                            report.records += records;
+                            report.malformed += malformed;
                             report.rows += rows as u64;
                         }
                         Committed::Duplicate { .. } => report.duplicates += 1,
                     }
-                    progress.file_done(job.size, read.evidence.records);
+                    progress.file_done(job.size, records);
                 }
                 parallel::Outcome::KnownContent { job, .. } => {
                     report.duplicates += 1;

@@ -171,7 +171,7 @@ impl Store {
                 Initiator::SrcByPort => (Some(true), InitiatorBasis::Port),
                 Initiator::DstByPort => (Some(false), InitiatorBasis::Port),
                 Initiator::Unknown => (None, InitiatorBasis::None),
-                Initiator::Undecided => {
+                Initiator::Undecided | Initiator::UndecidedReversed => {
                     let forward = opened(r, dst, dport, src);
                     let backward = opened(r, src, sport, dst);
                     match (forward, backward) {

@@ -36,10 +36,12 @@ pub enum Committed {
 
 impl Store {
     /// Merges one file's evidence and its ledger row in one transaction.
+    ///
+    /// Takes the aggregate by value: its maps are freed group by group as they are merged.
     pub fn commit_file(
         &mut self,
         entry: &LedgerEntry,
-        evidence: &FileEvidence,
+        mut evidence: FileEvidence,
     ) -> Result<Committed, StoreError> {
         let cap = self.source_cap;
         let path = self.path.clone();
@@ -59,7 +61,7 @@ impl Store {
         if let Some(source) = existing {
             return Ok(Committed::Duplicate { source });
         }
-        let rows = write_evidence(&tx, evidence, cap).map_err(wrap)?;
+        let rows = write_evidence(&tx, &mut evidence, cap).map_err(wrap)?;
         let malformed = serde_json::to_string(&evidence.malformed).unwrap_or_else(|_| "{}".into());
         let versions = evidence
             .versions
@@ -107,7 +109,7 @@ struct Writer<'tx> {
 
 fn write_evidence(
     tx: &Transaction<'_>,
-    evidence: &FileEvidence,
+    evidence: &mut FileEvidence,
     cap: usize,
 ) -> rusqlite::Result<usize> {
     let mut writer = Writer {
@@ -128,10 +130,11 @@ fn write_evidence(
     };
     let mut rows = 0;
     // Sorted so that the B-tree is written in key order (fewer page splits, same result).
-    let mut groups: Vec<(&GroupKey, &Group)> = evidence.groups.iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut groups: Vec<(GroupKey, Group)> =
+        std::mem::take(&mut evidence.groups).into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, group) in groups {
-        rows += writer.group(&evidence.interfaces[key.interface as usize], key, group)?;
+        rows += writer.group(&evidence.interfaces[key.interface as usize], &key, group)?;
     }
     let mut cov = tx.prepare_cached(
         "INSERT INTO coverage (interface, day, records, nodata, skipdata, first_seen, last_seen)
@@ -141,27 +144,29 @@ fn write_evidence(
              skipdata = skipdata + excluded.skipdata,
              first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
     )?;
-    for (&(interface, day), c) in &evidence.coverage {
-        cov.execute(params![
-            evidence.interfaces[interface as usize],
-            day,
-            c.records as i64,
-            c.nodata as i64,
-            c.skipdata as i64,
-            c.first,
-            c.last
-        ])?;
+    for (interface, facts) in evidence.interfaces.iter().zip(&evidence.facts) {
+        for (day, c) in &facts.days {
+            cov.execute(params![
+                interface,
+                day,
+                c.records as i64,
+                c.nodata as i64,
+                c.skipdata as i64,
+                c.first,
+                c.last
+            ])?;
+        }
     }
     let mut own = tx.prepare_cached(
         "INSERT INTO interface_address (interface, addr, records) VALUES (?1, ?2, ?3)
          ON CONFLICT (interface, addr) DO UPDATE SET records = records + excluded.records",
     )?;
-    for (&interface, candidates) in &evidence.own {
-        for addr in &candidates.addrs {
+    for (interface, facts) in evidence.interfaces.iter().zip(&evidence.facts) {
+        for addr in &facts.own.addrs {
             own.execute(params![
-                evidence.interfaces[interface as usize],
+                interface,
                 Blob::of(Some(*addr)).as_slice(),
-                candidates.records as i64
+                facts.own.records as i64
             ])?;
         }
     }
@@ -170,12 +175,12 @@ fn write_evidence(
 
 impl Writer<'_> {
     /// Merges one group into its stored row; returns the number of client rows it now holds.
-    fn group(&mut self, interface: &str, key: &GroupKey, group: &Group) -> rusqlite::Result<usize> {
+    fn group(&mut self, interface: &str, key: &GroupKey, group: Group) -> rusqlite::Result<usize> {
         let server = Blob::of(Some(key.server));
         let initiator = key.initiator as u8;
         let action = key.action.code();
-        let mut file_rows: Vec<(ClientKey, Stats)> =
-            group.clients.iter().map(|(k, s)| (k.clone(), *s)).collect();
+        let Group { clients, folded } = group;
+        let mut file_rows: Vec<(ClientKey, Stats)> = clients.into_iter().collect();
         file_rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let stored: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = self
             .find
@@ -206,11 +211,11 @@ impl Writer<'_> {
                 (Some(id), merge_sorted(stored_rows, file_rows), sketch)
             }
         };
-        if let Some((stats, file_sketch)) = &group.folded {
+        if let Some((stats, file_sketch)) = folded {
             sketch
                 .get_or_insert_with(Sketch::default)
-                .merge(file_sketch);
-            rows.push((MARKER, *stats));
+                .merge(&file_sketch);
+            rows.push((MARKER, stats));
         }
         if sketch.is_some() || rows.len() > self.cap {
             // Past the cap: one row for every client, exact sums, and the distinct count estimated.

@@ -99,8 +99,8 @@ impl Store {
         // leaves the store as if the file had never started.
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // 64 MiB of page cache (the default is 2 MiB): merges touch pages all over the B-trees.
-        self.conn.pragma_update(None, "cache_size", -65_536)?;
+        // 16 MiB of page cache (the default is 2 MiB): one lookup per group, all over the B-tree.
+        self.conn.pragma_update(None, "cache_size", -16_384)?;
         self.conn.busy_timeout(std::time::Duration::from_secs(30))?;
         Ok(())
     }

@@ -32,6 +32,9 @@ pub enum Initiator {
     DstByPort = 4,
     /// No flags and the ports do not tell (both service-like or both ephemeral, or ICMP).
     Unknown = 5,
+    /// As `Undecided`, stored with the source as the server end because its port looks more like
+    /// a service port: the later intervals of one service's connections share one group.
+    UndecidedReversed = 6,
 }
 
 impl Initiator {
@@ -43,18 +46,25 @@ impl Initiator {
             3 => Initiator::SrcByPort,
             4 => Initiator::DstByPort,
             5 => Initiator::Unknown,
+            6 => Initiator::UndecidedReversed,
             _ => return None,
         })
     }
 
     /// Whether the server end of the connection is the record's source.
     pub fn server_is_src(self) -> bool {
-        matches!(self, Initiator::DstByFlags | Initiator::DstByPort)
+        matches!(
+            self,
+            Initiator::DstByFlags | Initiator::DstByPort | Initiator::UndecidedReversed
+        )
     }
 
     /// Whether the client's port is kept (it is dropped once we know which end is the server).
     pub fn keeps_client_port(self) -> bool {
-        matches!(self, Initiator::Undecided | Initiator::Unknown)
+        matches!(
+            self,
+            Initiator::Undecided | Initiator::UndecidedReversed | Initiator::Unknown
+        )
     }
 }
 
@@ -62,19 +72,23 @@ impl Initiator {
 /// 32768 and above is ephemeral (Linux 32768–60999, Windows 49152–65535). Returns `None` when the
 /// ports do not tell which end is the server.
 pub fn initiator_by_ports(sport: u16, dport: u16) -> Initiator {
-    let class = |p: u16| match p {
-        0 => 3,
-        1..1024 => 0,
-        1024..32768 => 1,
-        _ => 2,
-    };
-    let (s, d) = (class(sport), class(dport));
+    let (s, d) = (port_class(sport), port_class(dport));
     if s == 3 || d == 3 || s == d {
         Initiator::Unknown
     } else if d < s {
         Initiator::SrcByPort
     } else {
         Initiator::DstByPort
+    }
+}
+
+/// 0 service (below 1024), 1 registered, 2 ephemeral (32768 and above), 3 none (port 0).
+fn port_class(port: u16) -> u8 {
+    match port {
+        0 => 3,
+        1..1024 => 0,
+        1024..32768 => 1,
+        _ => 2,
     }
 }
 
@@ -90,6 +104,7 @@ pub(crate) fn initiator_of(
     match (protocol, tcp_flags) {
         (6, Some(f)) if f & SYN_ACK == SYN_ACK => Initiator::DstByFlags,
         (6, Some(f)) if f & SYN != 0 => Initiator::SrcByFlags,
+        (6, Some(_)) if port_class(sport) < port_class(dport) => Initiator::UndecidedReversed,
         (6, Some(_)) => Initiator::Undecided,
         _ => initiator_by_ports(sport, dport),
     }
@@ -236,6 +251,26 @@ pub struct OwnCandidates {
     pub addrs: Vec<IpAddr>,
 }
 
+/// What a file says about one interface besides its traffic.
+#[derive(Debug, Clone, Default)]
+pub struct InterfaceFacts {
+    /// Coverage per day (an interface's records span few days: a short list beats a map).
+    pub days: Vec<(i32, Coverage)>,
+    pub own: OwnCandidates,
+}
+
+impl InterfaceFacts {
+    fn day(&mut self, day: i32) -> &mut Coverage {
+        let i = if let Some(i) = self.days.iter().position(|(d, _)| *d == day) {
+            i
+        } else {
+            self.days.push((day, Coverage::default()));
+            self.days.len() - 1
+        };
+        &mut self.days[i].1
+    }
+}
+
 /// Everything one file contributes, plus what was read from it.
 #[derive(Debug, Default)]
 pub struct FileEvidence {
@@ -244,8 +279,8 @@ pub struct FileEvidence {
     /// The last interface looked up: files often hold runs of records of one interface.
     last_interface: Option<u32>,
     pub groups: HashMap<GroupKey, Group>,
-    pub coverage: HashMap<(u32, i32), Coverage>,
-    pub own: HashMap<u32, OwnCandidates>,
+    /// Coverage by day and own-address candidates, indexed like `interfaces`.
+    pub facts: Vec<InterfaceFacts>,
     pub records: u64,
     pub nodata: u64,
     pub skipdata: u64,
@@ -275,6 +310,7 @@ impl FileEvidence {
         } else {
             let i = self.interfaces.len() as u32;
             self.interfaces.push(name.to_owned());
+            self.facts.push(InterfaceFacts::default());
             self.interface_index.insert(name.to_owned(), i);
             i
         };
@@ -289,11 +325,12 @@ impl FileEvidence {
         self.records += 1;
         let interface = self.interface(t.interface);
         let day = t.start.div_euclid(SECONDS_PER_DAY) as i32;
-        let coverage = self.coverage.entry((interface, day)).or_default();
+        let facts = &mut self.facts[interface as usize];
+        let coverage = facts.day(day);
         coverage.span(t.start, t.end);
         coverage.records += 1;
 
-        let own = self.own.entry(interface).or_default();
+        let own = &mut facts.own;
         if own.records == 0 {
             own.addrs.push(t.if_src);
             if t.if_dst != t.if_src {
@@ -358,7 +395,7 @@ impl FileEvidence {
         }
         let interface = self.interface(interface);
         let day = start.div_euclid(SECONDS_PER_DAY) as i32;
-        let coverage = self.coverage.entry((interface, day)).or_default();
+        let coverage = self.facts[interface as usize].day(day);
         coverage.span(start, end);
         if skipped {
             coverage.skipdata += 1;
@@ -399,6 +436,10 @@ mod tests {
         // Later intervals of a long connection carry no SYN: left to continuity.
         assert_eq!(initiator_of(6, Some(0), 50000, 443), Initiator::Undecided);
         assert_eq!(initiator_of(6, Some(1), 50000, 443), Initiator::Undecided);
+        assert_eq!(
+            initiator_of(6, Some(0), 443, 50000),
+            Initiator::UndecidedReversed
+        );
         // No flags field: ports.
         assert_eq!(initiator_of(6, None, 50000, 443), Initiator::SrcByPort);
         assert_eq!(initiator_of(17, None, 53, 40000), Initiator::DstByPort);
