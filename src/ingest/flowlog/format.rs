@@ -139,6 +139,8 @@ pub(crate) struct Layout {
     pub(crate) width: usize,
     /// `(column, field)` for the columns tighten reads, in column order.
     pub(crate) columns: Vec<(usize, Field)>,
+    /// The field of each column, `None` for columns tighten does not read.
+    pub(crate) by_column: Vec<Option<Field>>,
     /// The field names as the file gives them (or the default v2 set), for the ledger.
     pub(crate) names: String,
     /// Whether the layout came from a header line (which then is line 1 and no record).
@@ -194,9 +196,14 @@ impl Layout {
                 return Err(HeaderProblem::MissingField(required.name()));
             }
         }
+        let mut by_column = vec![None; names.len()];
+        for &(i, field) in &columns {
+            by_column[i] = Some(field);
+        }
         Ok(Layout {
             width: names.len(),
             columns,
+            by_column,
             names: names.join(" "),
             from_header,
         })
