@@ -75,13 +75,16 @@ def day_file(day):
 
 
 def legacy_file():
-    """Default format (v2), no header: a host that serves 8080 to the web server, and NODATA."""
+    """Default format (v2), no header: a host that serves 8080 to two web servers, and NODATA.
+
+    Without flow-direction, which end is the host is learned: its address is in every record."""
     lines = []
     for i in range(30):
         t = DAY0 + i * 1200
         eph = rng.randint(32768, 60999)
-        lines.append(f"2 {ACCOUNT} {LEGACY} {WEB_IP} {LEGACY_IP} {eph} 8080 6 12 4000 {t} {t + 60} ACCEPT OK")
-        lines.append(f"2 {ACCOUNT} {LEGACY} {LEGACY_IP} {WEB_IP} 8080 {eph} 6 10 9000 {t} {t + 60} ACCEPT OK")
+        peer = WEB_IP if i % 3 else "10.0.1.11"
+        lines.append(f"2 {ACCOUNT} {LEGACY} {peer} {LEGACY_IP} {eph} 8080 6 12 4000 {t} {t + 60} ACCEPT OK")
+        lines.append(f"2 {ACCOUNT} {LEGACY} {LEGACY_IP} {peer} 8080 {eph} 6 10 9000 {t} {t + 60} ACCEPT OK")
     lines.append(f"2 {ACCOUNT} {LEGACY} - - - - - - - {DAY0 + 50000} {DAY0 + 50060} - NODATA")
     with open(os.path.join(OUT, "legacy-host-v2.log"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -446,3 +446,14 @@ fn formats_of_the_evidence_dump() {
         .unwrap();
     insta::assert_snapshot!("v5_summary", String::from_utf8(summary.stdout).unwrap());
 }
+
+#[test]
+fn demo_runs_on_the_shipped_examples() {
+    let out = tighten()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("demo", String::from_utf8(out.stdout).unwrap());
+}

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use miette::IntoDiagnostic;
 
 use super::Outcome;
-use super::evidence::{Format, write_rows, write_summary};
+use super::evidence::{Format, write_summary};
 use super::ingest::{FlowLogsArgs, ingest_flow_logs};
-use crate::store::evidence::Role;
+use crate::store::evidence::{Role, date_of_day, inbound_port_use};
 use crate::store::{DEFAULT_SOURCE_CAP, Store};
 
 #[derive(Debug, clap::Args)]
@@ -44,17 +44,60 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
     let mut out = stdout.lock();
     writeln!(out, "{}\n", report.line()).into_diagnostic()?;
     write_summary(&mut out, &store.summary()?, Format::Table).into_diagnostic()?;
-    let inbound: Vec<_> = store
-        .evidence()?
-        .into_iter()
-        .filter(|r| r.role == Role::Inbound)
-        .collect();
+    let rows = store.evidence()?;
     writeln!(
         out,
-        "\nInbound evidence (what ingress rules are judged by):"
+        "\nInbound use per port (what ingress rules are judged by; `tighten evidence` shows every row):"
     )
     .into_diagnostic()?;
-    write_rows(&mut out, &inbound, Format::Table).into_diagnostic()?;
+    writeln!(
+        out,
+        "{:<24} {:>8} {:>6} {:<7} {:>6} {:>8}  days",
+        "interface", "protocol", "port", "action", "flows", "sources"
+    )
+    .into_diagnostic()?;
+    for u in inbound_port_use(&rows) {
+        let sources = if u.capped {
+            format!("~{}", u.sources)
+        } else {
+            u.sources.to_string()
+        };
+        let days = if u.first_day == u.last_day {
+            date_of_day(u.first_day)
+        } else {
+            format!(
+                "{} .. {}",
+                date_of_day(u.first_day),
+                date_of_day(u.last_day)
+            )
+        };
+        writeln!(
+            out,
+            "{:<24} {:>8} {:>6} {:<7} {:>6} {:>8}  {days}",
+            u.interface,
+            u.protocol,
+            u.port,
+            u.action.as_str(),
+            u.flows,
+            sources
+        )
+        .into_diagnostic()?;
+    }
+    let flows_of = |role: Role| {
+        rows.iter()
+            .filter(|r| r.role == role)
+            .map(|r| r.stats.flows)
+            .sum::<u64>()
+    };
+    writeln!(
+        out,
+        "\nNot counted as use of ingress rules: {} response records (return traffic of connections \
+         the interfaces opened; security groups are stateful) and {} records whose role could not \
+         be decided.",
+        flows_of(Role::Response),
+        flows_of(Role::Unknown)
+    )
+    .into_diagnostic()?;
     Ok(if report.failed > 0 {
         Outcome::PartialFailure
     } else {

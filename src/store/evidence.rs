@@ -347,3 +347,58 @@ mod tests {
         assert_eq!(date_of_day(11_016), "2000-02-29");
     }
 }
+
+/// Inbound use of one service port of one interface, over every day stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortUse {
+    pub interface: String,
+    pub protocol: u8,
+    pub port: u16,
+    pub action: Action,
+    pub flows: u64,
+    /// Distinct sources: exact, or at least this many when a day passed the source cap.
+    pub sources: u64,
+    pub capped: bool,
+    pub first_day: i32,
+    pub last_day: i32,
+}
+
+/// Sums inbound evidence rows per interface, protocol, port and action.
+pub fn inbound_port_use(rows: &[EvidenceRow]) -> Vec<PortUse> {
+    // Per key: the sums, the exact sources, and the largest estimate of a capped day.
+    type Acc = (PortUse, HashSet<IpAddr>, u64);
+    let mut by_port: BTreeMap<(&str, u8, u16, Action), Acc> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.role == Role::Inbound) {
+        let key = (row.interface.as_str(), row.protocol, row.port, row.action);
+        let (use_, exact, estimated) = by_port.entry(key).or_insert_with(|| {
+            let use_ = PortUse {
+                interface: row.interface.clone(),
+                protocol: row.protocol,
+                port: row.port,
+                action: row.action,
+                flows: 0,
+                sources: 0,
+                capped: false,
+                first_day: row.day,
+                last_day: row.day,
+            };
+            (use_, HashSet::new(), 0)
+        });
+        use_.flows += row.stats.flows;
+        use_.first_day = use_.first_day.min(row.day);
+        use_.last_day = use_.last_day.max(row.day);
+        if let Some(src) = row.src {
+            exact.insert(src);
+        } else {
+            use_.capped = true;
+            *estimated = (*estimated).max(row.sources);
+        }
+    }
+    by_port
+        .into_values()
+        .map(|(mut use_, exact, estimated)| {
+            use_.sources = (exact.len() as u64).max(estimated);
+            use_
+        })
+        .collect()
+}
