@@ -27,8 +27,15 @@ pub(crate) struct EvidenceArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Files, records, skipped lines, interfaces, days, rows and capped groups instead of rows.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["by_group", "membership"])]
     pub(crate) summary: bool,
+    /// Inbound evidence per security group (joined by interface and time to the groups the
+    /// interface had then), with each group's flow-log coverage.
+    #[arg(long, conflicts_with = "membership")]
+    pub(crate) by_group: bool,
+    /// Which security groups each address belonged to, and when (from AWS Config or EC2).
+    #[arg(long)]
+    pub(crate) membership: bool,
 }
 
 /// The contract's columns, in order.
@@ -58,6 +65,15 @@ pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.summary {
         write_summary(&mut out, &store.summary()?, args.format).into_diagnostic()?;
+    } else if args.by_group {
+        let attribution = store.attribute()?;
+        super::by_group::write_by_group(&mut out, &attribution, args.format).into_diagnostic()?;
+        if !attribution.unattributed_interfaces.is_empty() {
+            eprintln!("{}", super::by_group::unattributed_note(&attribution));
+        }
+    } else if args.membership {
+        super::by_group::write_membership(&mut out, &store.inventory()?, args.format)
+            .into_diagnostic()?;
     } else {
         write_rows(&mut out, &store.evidence()?, args.format).into_diagnostic()?;
     }
@@ -110,12 +126,41 @@ pub(crate) fn write_rows(
     rows: &[EvidenceRow],
     format: Format,
 ) -> std::io::Result<()> {
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| cells(r).to_vec()).collect();
+    write_table(out, "tighten-evidence", &COLUMNS, &cells, format, None)
+}
+
+/// Columns whose JSON values are numbers (when the cell parses as one).
+const NUMERIC: &[&str] = &[
+    "protocol",
+    "port",
+    "flows",
+    "packets",
+    "bytes",
+    "first_seen",
+    "last_seen",
+    "tcp_flags",
+    "sources",
+    "interfaces",
+    "coverage_days",
+    "skipdata_days",
+];
+
+/// Writes rows of cells under named columns as an aligned table, CSV with a header, or a JSON
+/// document `{"format", "version": 1, "rows": [{column: value}], …extra}`.
+pub(crate) fn write_table(
+    out: &mut impl Write,
+    name: &str,
+    columns: &[&str],
+    rows: &[Vec<String>],
+    format: Format,
+    extra: Option<(&str, serde_json::Value)>,
+) -> std::io::Result<()> {
     match format {
         Format::Csv => {
-            writeln!(out, "{}", COLUMNS.join(","))?;
+            writeln!(out, "{}", columns.join(","))?;
             for row in rows {
-                let cells = cells(row);
-                let line: Vec<_> = cells.iter().map(|c| csv_field(c)).collect();
+                let line: Vec<_> = row.iter().map(|c| csv_field(c)).collect();
                 writeln!(out, "{}", line.join(","))?;
             }
         }
@@ -123,57 +168,45 @@ pub(crate) fn write_rows(
             let rows: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|row| {
-                    let cells = cells(row);
                     let mut object = serde_json::Map::new();
-                    for (name, cell) in COLUMNS.iter().zip(cells) {
-                        let numeric = matches!(
-                            *name,
-                            "protocol"
-                                | "port"
-                                | "flows"
-                                | "packets"
-                                | "bytes"
-                                | "first_seen"
-                                | "last_seen"
-                                | "tcp_flags"
-                                | "sources"
-                        );
-                        let value = if numeric {
-                            cell.parse::<i64>()
-                                .map_or(serde_json::Value::String(cell), serde_json::Value::from)
+                    for (name, cell) in columns.iter().zip(row) {
+                        let value = if NUMERIC.contains(name) {
+                            cell.parse::<i64>().map_or_else(
+                                |_| serde_json::Value::String(cell.clone()),
+                                serde_json::Value::from,
+                            )
                         } else {
-                            serde_json::Value::String(cell)
+                            serde_json::Value::String(cell.clone())
                         };
                         object.insert((*name).to_owned(), value);
                     }
                     serde_json::Value::Object(object)
                 })
                 .collect();
-            let doc =
-                serde_json::json!({ "format": "tighten-evidence", "version": 1, "rows": rows });
+            let mut doc = serde_json::json!({ "format": name, "version": 1, "rows": rows });
+            if let (Some((key, value)), Some(map)) = (extra, doc.as_object_mut()) {
+                map.insert(key.to_owned(), value);
+            }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
         Format::Table => {
-            let all: Vec<[String; 17]> = rows.iter().map(cells).collect();
-            let mut widths: Vec<usize> = COLUMNS.iter().map(|c| c.len()).collect();
-            for cells in &all {
-                for (w, c) in widths.iter_mut().zip(cells) {
+            let mut widths: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+            for row in rows {
+                for (w, c) in widths.iter_mut().zip(row) {
                     *w = (*w).max(c.len());
                 }
             }
-            let line = |cells: &[&str]| {
+            let line = |cells: &mut dyn Iterator<Item = &str>| {
                 let padded: Vec<String> = cells
-                    .iter()
                     .zip(&widths)
                     .map(|(c, w)| format!("{c:<w$}"))
                     .collect();
                 padded.join("  ").trim_end().to_owned()
             };
-            writeln!(out, "{}", line(&COLUMNS))?;
-            for cells in &all {
-                let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-                writeln!(out, "{}", line(&refs))?;
+            writeln!(out, "{}", line(&mut columns.iter().copied()))?;
+            for row in rows {
+                writeln!(out, "{}", line(&mut row.iter().map(String::as_str)))?;
             }
         }
     }

@@ -14,6 +14,8 @@ use crate::store::{Committed, DEFAULT_SOURCE_CAP, LedgerEntry, Store};
 pub(crate) enum IngestCommand {
     /// VPC Flow Logs: text files, plain or gzip, with or without a header line.
     FlowLogs(FlowLogsArgs),
+    /// AWS Config snapshots and history: which groups and addresses each interface had, when.
+    AwsConfig(super::ingest_config::AwsConfigArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +44,7 @@ pub(crate) struct FlowLogsArgs {
 
 pub(crate) fn run(cmd: IngestCommand) -> miette::Result<Outcome> {
     match cmd {
+        IngestCommand::AwsConfig(args) => super::ingest_config::run(&args),
         IngestCommand::FlowLogs(args) => {
             let report = ingest_flow_logs(&args)?;
             if !args.quiet {

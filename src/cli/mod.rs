@@ -2,9 +2,11 @@
 //!
 //! Exit codes: 0 success (or nothing at or above `--fail-on`), 1 findings, 2 tool error.
 
+mod by_group;
 mod demo;
 mod evidence;
 mod ingest;
+mod ingest_config;
 mod progress;
 
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 /// One state of a network interface: the security groups and addresses it had.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct InterfaceState {
     /// `eni-…`
     pub interface_id: String,
@@ -25,7 +25,7 @@ pub struct InterfaceState {
 }
 
 /// A deployed security group and its rules.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GroupState {
     /// `sg-…`
     pub group_id: String,
@@ -37,9 +37,9 @@ pub struct GroupState {
 }
 
 /// One deployed rule entry: one source (AWS counts each CIDR, group or prefix list as an entry).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeployedRule {
-    /// `sgr-…` when the source tells (EC2 DescribeSecurityGroupRules); Config does not.
+    /// `sgr-…` when the source tells (EC2 `DescribeSecurityGroupRules`); Config does not.
     pub rule_id: Option<String>,
     /// IANA protocol number; -1 for all.
     pub protocol: i32,
@@ -51,7 +51,9 @@ pub struct DeployedRule {
 }
 
 /// Where a rule lets traffic come from (ingress) or go to (egress).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum RuleSource {
     /// An IPv4 or IPv6 CIDR, as text (`10.0.0.0/8`, `::/0`).

@@ -1,6 +1,7 @@
 //! Ingest stage: parsing the outside world into typed records and per-file aggregates, with
 //! provenance (file and line) for every problem.
 
+pub mod awsconfig;
 pub mod flowlog;
 pub mod inventory;
 pub mod sketch;
@@ -48,6 +49,18 @@ pub enum IngestError {
         )
     )]
     Strict {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+    #[error("{}:{line}: not an AWS Config file: {reason}", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::not_aws_config),
+        help(
+            "pass AWS Config snapshot or history files (JSON, plain or gzip) or the output of `aws configservice get-resource-config-history`; nothing of this file was stored"
+        )
+    )]
+    NotAwsConfig {
         path: PathBuf,
         line: u64,
         reason: String,

@@ -12,7 +12,8 @@
 //! 1. `flow-direction` (version 5+), when present;
 //! 2. the interface's own addresses: the destination is its own and the source is not → arriving,
 //!    and the reverse → leaving. Own addresses are learned from the records (an address that is
-//!    `srcaddr` or `dstaddr` of every record of the interface).
+//!    `srcaddr` or `dstaddr` of every record of the interface), unless AWS Config or EC2 knew the
+//!    interface then: its private and IPv6 addresses at the time are used instead.
 //!
 //! Role: leaving → `outbound`; arriving and opened by the remote end → `inbound`; arriving and
 //! opened by the interface → `response`; anything not decided → `unknown`. Security groups are
@@ -135,6 +136,7 @@ impl Store {
     fn evidence_inner(&self) -> rusqlite::Result<Vec<EvidenceRow>> {
         let rows = self.stored_rows()?;
         let own = self.own_addresses()?;
+        let inventory = self.inventory_inner()?;
         // Continuity: (interface, protocol, server, server port, client or None for any).
         let mut decided: HashSet<(&str, u8, IpAddr, u16, Option<IpAddr>)> = HashSet::new();
         for r in &rows {
@@ -187,8 +189,26 @@ impl Store {
             };
             let if_src = r.if_src.or(src);
             let if_dst = r.if_dst.or(dst);
-            let is_own =
-                |a: Option<IpAddr>| a.is_some_and(|a| own.contains(&(r.interface.clone(), a)));
+            // What AWS Config or EC2 knew of the interface at the time beats what was learned
+            // from the records (a host with a single peer has both addresses in every record).
+            let known = inventory
+                .during(&r.interface, r.stats.first_seen, r.stats.last_seen)
+                .next()
+                .is_some();
+            let is_own = |a: Option<IpAddr>| {
+                a.is_some_and(|a| {
+                    if known {
+                        inventory.owned_during(
+                            &r.interface,
+                            a,
+                            r.stats.first_seen,
+                            r.stats.last_seen,
+                        )
+                    } else {
+                        own.contains(&(r.interface.clone(), a))
+                    }
+                })
+            };
             let (arriving, direction_basis) = match r.direction {
                 1 => (Some(true), DirectionBasis::FlowDirection),
                 2 => (Some(false), DirectionBasis::FlowDirection),

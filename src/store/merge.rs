@@ -50,14 +50,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT source FROM ledger WHERE content_hash = ?1",
-                [&entry.content_hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(wrap)?;
+        let existing = ledger_source_of(&tx, &entry.content_hash).map_err(wrap)?;
         if let Some(source) = existing {
             return Ok(Committed::Duplicate { source });
         }
@@ -69,34 +62,72 @@ impl Store {
             .map(u8::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        tx.execute(
-            "INSERT INTO ledger (kind, source, size, mtime, content_hash, ingested_at, records, nodata,
-                 skipdata, malformed, malformed_by_reason, versions, fields, rows)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                entry.kind,
-                entry.source,
-                entry.size as i64,
-                entry.mtime,
-                entry.content_hash,
-                now,
-                evidence.records as i64,
-                evidence.nodata as i64,
-                evidence.skipdata as i64,
-                evidence.malformed_total() as i64,
-                malformed,
-                versions,
-                entry.fields,
-                rows as i64,
-            ],
-        )
-        .map_err(wrap)?;
+        let counts = LedgerCounts {
+            records: evidence.records,
+            nodata: evidence.nodata,
+            skipdata: evidence.skipdata,
+            malformed: evidence.malformed_total(),
+        };
+        insert_ledger_row(&tx, entry, &counts, &malformed, &versions, rows).map_err(wrap)?;
         tx.commit().map_err(wrap)?;
         Ok(Committed::Stored { rows })
     }
+}
+
+/// The source under which content with this hash was ingested, if any.
+pub(crate) fn ledger_source_of(
+    tx: &Transaction<'_>,
+    hash: &str,
+) -> rusqlite::Result<Option<String>> {
+    tx.query_row(
+        "SELECT source FROM ledger WHERE content_hash = ?1",
+        [hash],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// What a ledger row counts.
+pub(crate) struct LedgerCounts {
+    pub(crate) records: u64,
+    pub(crate) nodata: u64,
+    pub(crate) skipdata: u64,
+    pub(crate) malformed: u64,
+}
+
+pub(crate) fn insert_ledger_row(
+    tx: &Transaction<'_>,
+    entry: &LedgerEntry,
+    counts: &LedgerCounts,
+    malformed_by_reason: &str,
+    versions: &str,
+    rows: usize,
+) -> rusqlite::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    tx.execute(
+        "INSERT INTO ledger (kind, source, size, mtime, content_hash, ingested_at, records, nodata,
+             skipdata, malformed, malformed_by_reason, versions, fields, rows)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            entry.kind,
+            entry.source,
+            entry.size as i64,
+            entry.mtime,
+            entry.content_hash,
+            now,
+            counts.records as i64,
+            counts.nodata as i64,
+            counts.skipdata as i64,
+            counts.malformed as i64,
+            malformed_by_reason,
+            versions,
+            entry.fields,
+            rows as i64,
+        ],
+    )?;
+    Ok(())
 }
 
 /// The statements one file's merge uses, prepared once.

@@ -2,8 +2,10 @@
 //! exact merging of per-file aggregates, and typed queries. Callers never see SQL.
 
 mod addr;
+pub mod attribution;
 mod clients;
 pub mod evidence;
+pub mod inventory;
 mod merge;
 mod schema;
 pub mod summary;

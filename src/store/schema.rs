@@ -4,7 +4,7 @@
 //! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
 
 /// Each entry migrates from version `index` to `index + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The version this binary writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -64,5 +64,19 @@ CREATE TABLE interface_address (
     addr BLOB NOT NULL,
     records INTEGER NOT NULL,
     PRIMARY KEY (interface, addr)
+) WITHOUT ROWID;
+";
+
+/// Version 2: what AWS Config and EC2 said about interfaces, instances and security groups.
+/// One row per configuration item (or EC2 snapshot entry); intervals are built when read.
+const V2: &str = "
+CREATE TABLE observation (
+    kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    captured_at INTEGER NOT NULL,
+    state_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    state TEXT,
+    PRIMARY KEY (kind, resource_id, captured_at, state_id)
 ) WITHOUT ROWID;
 ";

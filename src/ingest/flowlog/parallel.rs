@@ -61,6 +61,11 @@ pub fn hash_file(path: &Path) -> Result<String, IngestError> {
     Ok(format!("{:032x}", hasher.digest128()))
 }
 
+/// Hashes bytes already in memory, the same way as `hash_file`.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
 /// Reads `jobs` on `threads` workers and hands each outcome to `consume` on the calling thread.
 /// Stops early (after in-flight files finish) when `consume` returns an error.
 pub fn read_all<E>(

@@ -1,0 +1,156 @@
+//! `tighten ingest aws-config`: AWS Config snapshots and history into the store.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::Outcome;
+use crate::ingest::IngestError;
+use crate::ingest::awsconfig::read_config;
+use crate::ingest::flowlog::parallel::hash_bytes;
+use crate::store::{Committed, LedgerEntry, Store};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AwsConfigArgs {
+    /// The evidence store (an `SQLite` file); created when missing.
+    #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
+    pub(crate) db: PathBuf,
+    /// Files or directories of AWS Config snapshot/history files (JSON, plain or gzip), or
+    /// `aws configservice get-resource-config-history` output.
+    #[arg(required = true)]
+    pub(crate) sources: Vec<PathBuf>,
+    /// No summary line.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// What one run did.
+#[derive(Debug, Default)]
+struct Report {
+    stored: u64,
+    items: u64,
+    new_items: u64,
+    unchanged: u64,
+    skipped: u64,
+    failed: u64,
+}
+
+pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
+    let mut store = Store::open(&args.db, crate::store::DEFAULT_SOURCE_CAP)?;
+    let mut files = Vec::new();
+    let mut report = Report::default();
+    for source in &args.sources {
+        collect(source, &mut files, &mut report.skipped)?;
+    }
+    for path in files {
+        match ingest_one(&mut store, &path) {
+            Ok(Some((items, written))) => {
+                report.stored += 1;
+                report.items += items;
+                report.new_items += written;
+            }
+            Ok(None) => report.unchanged += 1,
+            Err(e) => {
+                report.failed += 1;
+                eprintln!("{e:?}");
+            }
+        }
+    }
+    if !args.quiet {
+        let mut line = format!(
+            "ingested {} AWS Config file{} ({} configuration items of interfaces, instances and security groups, {} new)",
+            report.stored,
+            if report.stored == 1 { "" } else { "s" },
+            report.items,
+            report.new_items
+        );
+        for (n, what) in [
+            (report.unchanged, "already ingested"),
+            (
+                report.skipped,
+                "skipped (not .json or .gz, or ConfigWritabilityCheckFile)",
+            ),
+            (report.failed, "failed"),
+        ] {
+            if n > 0 {
+                let _ = write!(line, "; {n} {what}");
+            }
+        }
+        eprintln!("{line}");
+    }
+    Ok(if report.failed > 0 {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Reads and commits one file; `None` when its content was ingested before.
+fn ingest_one(store: &mut Store, path: &Path) -> miette::Result<Option<(u64, u64)>> {
+    let io = |source| IngestError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let source = std::fs::canonicalize(path)
+        .map_err(io)?
+        .display()
+        .to_string();
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    if store.known_source(&source, meta.len(), mtime)?.is_some() {
+        return Ok(None);
+    }
+    let read = read_config(path, &bytes)?;
+    let entry = LedgerEntry {
+        kind: "aws-config",
+        source,
+        size: meta.len(),
+        mtime,
+        content_hash: hash_bytes(&bytes),
+        fields: String::new(),
+    };
+    match store.commit_observations(&entry, "config", &read.observations)? {
+        Committed::Stored { rows } => Ok(Some((read.observations.len() as u64, rows as u64))),
+        Committed::Duplicate { .. } => Ok(None),
+    }
+}
+
+/// Files under a source: `.json`, `.json.gz` and `.gz`; `ConfigWritabilityCheckFile` skipped.
+fn collect(source: &Path, files: &mut Vec<PathBuf>, skipped: &mut u64) -> Result<(), IngestError> {
+    let io = |e| IngestError::Io {
+        path: source.to_owned(),
+        source: e,
+    };
+    let meta = std::fs::metadata(source).map_err(io)?;
+    if !meta.is_dir() {
+        files.push(source.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(source)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_type().map_err(io)?.is_dir() {
+            collect(&path, files, skipped)?;
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+        if name.contains("configwritabilitycheckfile")
+            || !path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("gz"))
+        {
+            *skipped += 1;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
