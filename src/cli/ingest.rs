@@ -126,12 +126,13 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let mut progress = Progress::bytes(jobs.iter().map(|j| j.size).sum(), args.quiet);
+    let progress = Progress::bytes(jobs.iter().map(|j| j.size).sum(), args.quiet);
     let result = parallel::read_all(
         &jobs,
         &known,
         options,
         threads,
+        &|n| progress.bytes_read(n),
         |outcome| -> miette::Result<()> {
             match outcome {
                 parallel::Outcome::Read { job, hash, read } => {
@@ -168,16 +169,16 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                         }
                         Committed::Duplicate { .. } => report.duplicates += 1,
                     }
-                    progress.file_done(job.size, records);
+                    progress.file_done(0, records);
                 }
                 parallel::Outcome::KnownContent { job, .. } => {
                     report.duplicates += 1;
                     progress.file_done(job.size, 0);
                 }
-                parallel::Outcome::Failed { job, error } => {
+                parallel::Outcome::Failed { error, .. } => {
                     report.failed += 1;
                     progress.println(&format!("{:?}", miette::Report::new(error)));
-                    progress.file_done(job.size, 0);
+                    progress.file_done(0, 0);
                 }
             }
             Ok(())

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// A progress bar over bytes, hidden when not wanted.
 pub(crate) struct Progress {
     bar: ProgressBar,
-    records: u64,
+    records: std::sync::atomic::AtomicU64,
     started: std::time::Instant,
 }
 
@@ -25,18 +25,26 @@ impl Progress {
         };
         Progress {
             bar,
-            records: 0,
+            records: std::sync::atomic::AtomicU64::new(0),
             started: std::time::Instant::now(),
         }
     }
 
-    /// One file done: its raw size and the records it held.
-    pub(crate) fn file_done(&mut self, size: u64, records: u64) {
-        self.records += records;
-        self.bar.inc(size);
+    /// Raw bytes read (called from the reading threads).
+    pub(crate) fn bytes_read(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// One file done: the raw bytes not reported while reading it, and the records it held.
+    pub(crate) fn file_done(&self, unreported: u64, records: u64) {
+        let records = self
+            .records
+            .fetch_add(records, std::sync::atomic::Ordering::Relaxed)
+            + records;
+        self.bar.inc(unreported);
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         self.bar
-            .set_message(format!("{:.0} records/s", self.records as f64 / secs));
+            .set_message(format!("{:.0} records/s", records as f64 / secs));
     }
 
     /// Prints a line above the bar (or plainly when there is none).

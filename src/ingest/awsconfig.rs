@@ -414,6 +414,31 @@ fn permission_rules(p: &Value) -> Vec<DeployedRule> {
     rules
 }
 
+/// Observations of a live EC2 snapshot taken at `taken_at_ms`: each interface and group holds its
+/// state from then on (the newest observation wins where Config data overlaps).
+pub fn snapshot_observations(
+    taken_at_ms: i64,
+    interfaces: Vec<InterfaceState>,
+    groups: Vec<GroupState>,
+) -> Vec<Observation> {
+    let state_id = format!("ec2-snapshot-{taken_at_ms}");
+    let interfaces = interfaces.into_iter().map(|i| Observation {
+        kind: ResourceKind::Interface,
+        resource_id: i.interface_id.clone(),
+        captured_at: taken_at_ms,
+        state_id: state_id.clone(),
+        state: Some(ObservedState::Interface(i)),
+    });
+    let groups = groups.into_iter().map(|g| Observation {
+        kind: ResourceKind::Group,
+        resource_id: g.group_id.clone(),
+        captured_at: taken_at_ms,
+        state_id: state_id.clone(),
+        state: Some(ObservedState::Group(g)),
+    });
+    interfaces.chain(groups).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,25 +494,4 @@ mod tests {
         assert_eq!(rules.len(), 1);
         assert_eq!((rules[0].protocol, rules[0].from_port), (-1, None));
     }
-}
-
-/// Observations of a live EC2 snapshot taken at `taken_at_ms`: each interface and group holds its
-/// state from then on (the newest observation wins where Config data overlaps).
-pub fn snapshot_observations(taken_at_ms: i64, interfaces: Vec<InterfaceState>, groups: Vec<GroupState>) -> Vec<Observation> {
-    let state_id = format!("ec2-snapshot-{taken_at_ms}");
-    let interfaces = interfaces.into_iter().map(|i| Observation {
-        kind: ResourceKind::Interface,
-        resource_id: i.interface_id.clone(),
-        captured_at: taken_at_ms,
-        state_id: state_id.clone(),
-        state: Some(ObservedState::Interface(i)),
-    });
-    let groups = groups.into_iter().map(|g| Observation {
-        kind: ResourceKind::Group,
-        resource_id: g.group_id.clone(),
-        captured_at: taken_at_ms,
-        state_id: state_id.clone(),
-        state: Some(ObservedState::Group(g)),
-    });
-    interfaces.chain(groups).collect()
 }

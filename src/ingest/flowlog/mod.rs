@@ -37,19 +37,42 @@ pub struct FileRead {
     pub problems: Vec<(u64, Malformed)>,
 }
 
-/// Reads a whole file: decompresses when it starts with the gzip magic bytes.
-pub fn read_path(path: &Path, options: ReadOptions) -> Result<FileRead, IngestError> {
+/// Reads a whole file: decompresses when it starts with the gzip magic bytes. `on_bytes` hears
+/// of every chunk of raw bytes read (for progress).
+pub fn read_path(
+    path: &Path,
+    options: ReadOptions,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<FileRead, IngestError> {
     let io = |source| IngestError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
+    let counting = Counting {
+        inner: File::open(path).map_err(io)?,
+        on_bytes,
+    };
+    let mut file = BufReader::with_capacity(256 * 1024, counting);
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(file);
         read_lines(path, BufReader::with_capacity(256 * 1024, decoder), options)
     } else {
         read_lines(path, file, options)
+    }
+}
+
+/// A reader that reports how many bytes went through it.
+struct Counting<'a, R> {
+    inner: R,
+    on_bytes: &'a (dyn Fn(u64) + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.on_bytes)(n as u64);
+        Ok(n)
     }
 }
 

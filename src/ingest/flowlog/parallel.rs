@@ -73,6 +73,7 @@ pub fn read_all<E>(
     known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
     options: ReadOptions,
     threads: usize,
+    on_bytes: &(dyn Fn(u64) + Sync),
     mut consume: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
     let next = AtomicUsize::new(0);
@@ -87,7 +88,7 @@ pub fn read_all<E>(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let outcome = read_one(job.clone(), known, options);
+                    let outcome = read_one(job.clone(), known, options, on_bytes);
                     if tx.send(outcome).is_err() {
                         break;
                     }
@@ -112,6 +113,7 @@ fn read_one(
     job: Job,
     known: &HashSet<String, impl std::hash::BuildHasher>,
     options: ReadOptions,
+    on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Outcome {
     let hash = match hash_file(&job.path) {
         Ok(h) => h,
@@ -120,7 +122,7 @@ fn read_one(
     if known.contains(&hash) {
         return Outcome::KnownContent { job, hash };
     }
-    match read_path(&job.path, options) {
+    match read_path(&job.path, options, on_bytes) {
         Ok(read) => Outcome::Read {
             job,
             hash,
