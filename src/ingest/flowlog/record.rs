@@ -424,6 +424,138 @@ mod tests {
         assert_eq!((t.protocol, t.sport, t.dport), (58, 0, 0));
     }
 
+    /// Field sets of versions 2 to 8 (each version adds to the previous one).
+    const V2: &[&str] = &[
+        "version",
+        "account-id",
+        "interface-id",
+        "srcaddr",
+        "dstaddr",
+        "srcport",
+        "dstport",
+        "protocol",
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "action",
+        "log-status",
+    ];
+    const V3: &[&str] = &[
+        "vpc-id",
+        "subnet-id",
+        "instance-id",
+        "tcp-flags",
+        "type",
+        "pkt-srcaddr",
+        "pkt-dstaddr",
+    ];
+    const V4: &[&str] = &["region", "az-id", "sublocation-type", "sublocation-id"];
+    const V5: &[&str] = &[
+        "pkt-src-aws-service",
+        "pkt-dst-aws-service",
+        "flow-direction",
+        "traffic-path",
+    ];
+    const V7: &[&str] = &[
+        "ecs-cluster-arn",
+        "ecs-cluster-name",
+        "ecs-container-instance-arn",
+        "ecs-container-instance-id",
+        "ecs-container-id",
+        "ecs-second-container-id",
+        "ecs-service-name",
+        "ecs-task-definition-arn",
+        "ecs-task-arn",
+        "ecs-task-id",
+    ];
+    const V8: &[&str] = &["reject-reason"];
+
+    fn value_of(field: &str) -> &'static str {
+        match field {
+            "version" => "8",
+            "account-id" => "unknown",
+            "interface-id" => "eni-0123",
+            "srcaddr" => "10.0.0.9",
+            "dstaddr" | "pkt-dstaddr" => "10.0.0.1",
+            "srcport" => "40000",
+            "dstport" => "22",
+            "protocol" => "6",
+            "packets" => "3",
+            "bytes" => "180",
+            "start" => "1600000000",
+            "end" => "1600000060",
+            "action" => "ACCEPT",
+            "log-status" => "OK",
+            "tcp-flags" => "2",
+            "pkt-srcaddr" => "192.0.2.7",
+            "flow-direction" => "ingress",
+            "type" => "IPv4",
+            _ => "-",
+        }
+    }
+
+    #[test]
+    fn every_version_in_shuffled_orders() {
+        let mut fields: Vec<&str> = Vec::new();
+        for (version, added) in [
+            (2, V2),
+            (3, V3),
+            (4, V4),
+            (5, V5),
+            (6, &[][..]),
+            (7, V7),
+            (8, V8),
+        ] {
+            fields.extend_from_slice(added);
+            for rotation in [0, 5, 11] {
+                let mut order = fields.clone();
+                let by = rotation % order.len();
+                order.rotate_left(by);
+                if rotation == 11 {
+                    order.reverse();
+                }
+                let layout = Layout::parse_header(&order.join(" ")).unwrap();
+                let line = order
+                    .iter()
+                    .map(|f| value_of(f))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let Ok(Line::Traffic(t, v)) = parse_line(&layout, &line) else {
+                    panic!("version {version} rotation {rotation}: not traffic")
+                };
+                assert_eq!(v, Some(8));
+                assert_eq!(
+                    (
+                        t.interface,
+                        t.sport,
+                        t.dport,
+                        t.protocol,
+                        t.packets,
+                        t.bytes
+                    ),
+                    ("eni-0123", 40000, 22, 6, 3, 180)
+                );
+                assert_eq!(
+                    (t.start, t.end, t.action),
+                    (1_600_000_000, 1_600_000_060, Action::Accept)
+                );
+                let pkt = version >= 3;
+                assert_eq!(
+                    t.src.to_string(),
+                    if pkt { "192.0.2.7" } else { "10.0.0.9" },
+                    "version {version}"
+                );
+                assert_eq!(t.if_src.to_string(), "10.0.0.9");
+                assert_eq!(t.tcp_flags, pkt.then_some(2));
+                assert_eq!(
+                    t.direction,
+                    (version >= 5).then_some(FlowDirection::Ingress)
+                );
+            }
+        }
+    }
+
     #[test]
     fn fast_ipv4_agrees_with_the_standard_parser() {
         for text in [
