@@ -132,6 +132,11 @@ pub(crate) fn insert_ledger_row(
 
 /// The statements one file's merge uses, prepared once.
 struct Writer<'tx> {
+    /// Whether the store has any group of an interface on a day.
+    any: rusqlite::CachedStatement<'tx>,
+    /// The last (interface, day) asked about, and the answer: groups arrive sorted by it, and a
+    /// day never seen before (the usual case when new logs arrive) needs no lookup per group.
+    last_day: Option<(String, i32, bool)>,
     find: rusqlite::CachedStatement<'tx>,
     insert: rusqlite::CachedStatement<'tx>,
     update: rusqlite::CachedStatement<'tx>,
@@ -144,6 +149,10 @@ fn write_evidence(
     cap: usize,
 ) -> rusqlite::Result<usize> {
     let mut writer = Writer {
+        any: tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM source_group WHERE interface = ?1 AND day = ?2)",
+        )?,
+        last_day: None,
         find: tx.prepare_cached(
             "SELECT id, clients, sketch FROM source_group WHERE interface = ?1 AND day = ?2
                  AND protocol = ?3 AND action = ?4 AND initiator = ?5 AND direction = ?6
@@ -213,22 +222,35 @@ impl Writer<'_> {
         let Group { clients, folded } = group;
         let mut file_rows: Vec<(ClientKey, Stats)> = clients.into_iter().collect();
         file_rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let stored: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = self
-            .find
-            .query_row(
-                params![
-                    interface,
-                    key.day,
-                    key.protocol,
-                    action,
-                    initiator,
-                    key.direction,
-                    server.as_slice(),
-                    key.server_port
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let day_known = match &self.last_day {
+            Some((i, d, known)) if i == interface && *d == key.day => *known,
+            _ => {
+                let known: bool = self
+                    .any
+                    .query_row(params![interface, key.day], |r| r.get(0))?;
+                self.last_day = Some((interface.to_owned(), key.day, known));
+                known
+            }
+        };
+        let stored: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = if day_known {
+            self.find
+                .query_row(
+                    params![
+                        interface,
+                        key.day,
+                        key.protocol,
+                        action,
+                        initiator,
+                        key.direction,
+                        server.as_slice(),
+                        key.server_port
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+        } else {
+            None
+        };
         let (id, mut rows, mut sketch) = match stored {
             None => (None, file_rows, None),
             Some((id, clients, sketch)) => {
