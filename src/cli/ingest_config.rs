@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::Outcome;
 use crate::ingest::IngestError;
 use crate::ingest::awsconfig::read_config;
+use crate::ingest::files::walk;
 use crate::ingest::flowlog::parallel::hash_bytes;
 use crate::store::{Committed, LedgerEntry, Store};
 
@@ -36,12 +37,12 @@ struct Report {
 
 pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
     let mut store = Store::open(&args.db, crate::store::DEFAULT_SOURCE_CAP)?;
-    let mut files = Vec::new();
-    let mut report = Report::default();
-    for source in &args.sources {
-        collect(source, &mut files, &mut report.skipped)?;
-    }
-    for path in files {
+    let walked = walk(&args.sources, is_config_file)?;
+    let mut report = Report {
+        skipped: walked.skipped.len() as u64,
+        ..Report::default()
+    };
+    for path in walked.files {
         match ingest_one(&mut store, &path) {
             Ok(Some((items, written))) => {
                 report.stored += 1;
@@ -119,38 +120,14 @@ fn ingest_one(store: &mut Store, path: &Path) -> miette::Result<Option<(u64, u64
     }
 }
 
-/// Files under a source: `.json`, `.json.gz` and `.gz`; `ConfigWritabilityCheckFile` skipped.
-fn collect(source: &Path, files: &mut Vec<PathBuf>, skipped: &mut u64) -> Result<(), IngestError> {
-    let io = |e| IngestError::Io {
-        path: source.to_owned(),
-        source: e,
-    };
-    let meta = std::fs::metadata(source).map_err(io)?;
-    if !meta.is_dir() {
-        files.push(source.to_owned());
-        return Ok(());
-    }
-    let mut entries: Vec<_> = std::fs::read_dir(source)
-        .map_err(io)?
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let path = entry.path();
-        if entry.file_type().map_err(io)?.is_dir() {
-            collect(&path, files, skipped)?;
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
-        if name.contains("configwritabilitycheckfile")
-            || !path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("gz"))
-        {
-            *skipped += 1;
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(())
+/// `.json` and `.gz` files are tried; `ConfigWritabilityCheckFile` (Config's probe) is not.
+fn is_config_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    !name.contains("configwritabilitycheckfile")
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("gz"))
 }

@@ -14,6 +14,7 @@ use format::{HeaderProblem, Layout};
 use record::{Line, Malformed, parse_line};
 
 use super::IngestError;
+pub use super::files::Walk;
 
 /// How many malformed lines of one file are reported by line number.
 pub const REPORTED_PROBLEMS: usize = 5;
@@ -240,53 +241,9 @@ fn note(
     Ok(())
 }
 
-/// Which files under the given sources are tried as flow logs.
-#[derive(Debug, Default)]
-pub struct Walk {
-    pub files: Vec<PathBuf>,
-    /// Files skipped for their extension.
-    pub skipped: Vec<PathBuf>,
-}
-
-/// Lists the files of the sources: files as given, directories walked recursively (sorted).
+/// Lists the flow-log files of the sources (see `files::walk`).
 pub fn walk(sources: &[PathBuf]) -> Result<Walk, IngestError> {
-    let mut walk = Walk::default();
-    for source in sources {
-        let meta = std::fs::metadata(source).map_err(|e| IngestError::Io {
-            path: source.clone(),
-            source: e,
-        })?;
-        if meta.is_dir() {
-            walk_dir(source, &mut walk)?;
-        } else {
-            walk.files.push(source.clone());
-        }
-    }
-    Ok(walk)
-}
-
-fn walk_dir(dir: &Path, walk: &mut Walk) -> Result<(), IngestError> {
-    let io = |e| IngestError::Io {
-        path: dir.to_owned(),
-        source: e,
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io)?;
-        if kind.is_dir() {
-            walk_dir(&path, walk)?;
-        } else if tried(&path) {
-            walk.files.push(path);
-        } else {
-            walk.skipped.push(path);
-        }
-    }
-    Ok(())
+    super::files::walk(sources, tried)
 }
 
 /// `.log`, `.log.gz`, `.gz`, `.txt` and files without an extension are tried.
