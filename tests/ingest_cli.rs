@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Rec, evidence_csv, tighten, write_maybe_gz, write_v5};
+use common::{Rec, evidence_csv, succeed, tighten, write_maybe_gz, write_v5};
 
 fn testdata(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,17 +14,12 @@ fn testdata(rel: &str) -> std::path::PathBuf {
 }
 
 fn summary_json(db: &Path) -> serde_json::Value {
-    let out = tighten()
-        .args(["evidence", "--summary", "--format", "json", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        tighten()
+            .args(["evidence", "--summary", "--format", "json", "--db"])
+            .arg(db),
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 fn ingest(db: &Path, sources: &[&Path]) -> std::process::Output {

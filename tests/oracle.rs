@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use common::{Rec, evidence_csv, realistic, tighten, write_v5};
+use common::{Rec, evidence_csv, realistic, succeed, tighten, write_v5};
 
 const DAY: i64 = 86_400;
 
@@ -248,16 +248,11 @@ fn evidence_equals_an_independent_aggregation() {
         write_v5(&dir.path().join("logs").join(name), part);
     }
     let db = dir.path().join("e.db");
-    let out = tighten()
-        .args(["ingest", "flow-logs", "--db"])
-        .arg(&db)
-        .arg(dir.path().join("logs"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        tighten()
+            .args(["ingest", "flow-logs", "--db"])
+            .arg(&db)
+            .arg(dir.path().join("logs")),
     );
     let ours = evidence_csv(&db);
     let theirs = oracle(&recs);

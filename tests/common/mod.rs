@@ -284,19 +284,24 @@ pub fn tighten() -> assert_cmd::Command {
     cmd
 }
 
-/// The evidence CSV of a store.
-pub fn evidence_csv(db: &Path) -> String {
-    let out = tighten()
-        .args(["evidence", "--format", "csv", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
+/// Runs a command that must succeed; its stdout.
+pub fn succeed(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// The evidence CSV of a store.
+pub fn evidence_csv(db: &Path) -> String {
+    succeed(
+        tighten()
+            .args(["evidence", "--format", "csv", "--db"])
+            .arg(db),
+    )
 }
 
 pub fn corpus() -> PathBuf {
