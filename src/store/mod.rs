@@ -59,6 +59,16 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     source_cap: usize,
+    /// The file whose parts are being written in the open transaction, if any.
+    open_file: Option<OpenFile>,
+}
+
+/// A file stored in parts: its transaction stays open until its last part and ledger row.
+struct OpenFile {
+    content_hash: String,
+    /// The same content is in the ledger already: its parts are ignored.
+    duplicate_of: Option<String>,
+    rows: usize,
 }
 
 impl Store {
@@ -79,6 +89,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             source_cap: source_cap.max(1),
+            open_file: None,
         };
         store.configure().map_err(wrap)?;
         store.migrate()?;

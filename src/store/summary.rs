@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Store, StoreError};
+use crate::ingest::flowlog::aggregate::Coverage;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -55,5 +56,32 @@ impl Store {
             }
         }
         Ok(s)
+    }
+}
+
+impl Store {
+    /// Flow-log coverage per interface and day, in that order.
+    pub fn coverage(&self) -> Result<Vec<(String, i32, Coverage)>, StoreError> {
+        let query = || -> rusqlite::Result<Vec<(String, i32, Coverage)>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT interface, day, records, nodata, skipdata, first_seen, last_seen
+                 FROM coverage ORDER BY interface, day",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    Coverage {
+                        records: r.get::<_, i64>(2)? as u64,
+                        nodata: r.get::<_, i64>(3)? as u64,
+                        skipdata: r.get::<_, i64>(4)? as u64,
+                        first: r.get(5)?,
+                        last: r.get(6)?,
+                    },
+                ))
+            })?;
+            rows.collect()
+        };
+        query().map_err(|e| self.err(e))
     }
 }

@@ -180,18 +180,23 @@ pub struct Group {
 }
 
 impl Group {
-    fn add(&mut self, client: ClientKey, stats: &Stats, cap: usize) {
+    /// Adds a record; returns the change in the number of rows the group holds.
+    #[must_use]
+    fn add(&mut self, client: ClientKey, stats: &Stats, cap: usize) -> isize {
         if let Some((total, sketch)) = &mut self.folded {
             total.merge(stats);
             if let Some(addr) = client.client {
                 sketch.insert(addr);
             }
-            return;
+            return 0;
         }
+        let before = self.clients.len();
         self.clients.entry(client).or_default().merge(stats);
         if self.clients.len() > cap {
             self.fold();
+            return 1 - before as isize;
         }
+        (self.clients.len() - before) as isize
     }
 
     /// Folds every exact client into the marker row and the sketch.
@@ -287,6 +292,8 @@ pub struct FileEvidence {
     pub versions: BTreeSet<u8>,
     pub malformed: BTreeMap<&'static str, u64>,
     cap: usize,
+    /// Rows held in `groups` (exact clients plus folded markers).
+    rows: usize,
 }
 
 pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
@@ -376,10 +383,12 @@ impl FileEvidence {
             tcp_flags: t.tcp_flags.unwrap_or(0),
         };
         let cap = self.cap;
-        self.groups
+        let delta = self
+            .groups
             .entry(group)
             .or_default()
             .add(client, &stats, cap);
+        self.rows = self.rows.saturating_add_signed(delta);
     }
 
     pub(crate) fn add_gap(
@@ -414,12 +423,31 @@ impl FileEvidence {
         self.malformed.values().sum()
     }
 
-    /// Number of aggregate rows this file adds (exact clients plus folded markers).
+    /// Number of aggregate rows held (exact clients plus folded markers).
     pub fn rows(&self) -> usize {
-        self.groups
-            .values()
-            .map(|g| g.clients.len() + usize::from(g.folded.is_some()))
-            .sum()
+        self.rows
+    }
+
+    /// Takes what was aggregated so far (traffic, coverage, own-address facts) as a part of this
+    /// file to be stored on its own, so that memory stays bounded however large the file. The
+    /// counts of the whole file (records, gaps, malformed lines, versions) stay here for the
+    /// ledger. Storing the parts and the rest gives the same evidence as storing the whole:
+    /// every stored fact merges exactly, and own addresses are learned from counts that sum.
+    #[must_use]
+    pub fn take_part(&mut self) -> FileEvidence {
+        let facts = self
+            .facts
+            .iter()
+            .map(|_| InterfaceFacts::default())
+            .collect();
+        FileEvidence {
+            interfaces: self.interfaces.clone(),
+            groups: std::mem::take(&mut self.groups),
+            facts: std::mem::replace(&mut self.facts, facts),
+            cap: self.cap,
+            rows: std::mem::take(&mut self.rows),
+            ..FileEvidence::default()
+        }
     }
 }
 
@@ -467,7 +495,7 @@ mod tests {
                 last_seen: 10,
                 tcp_flags: 2,
             };
-            g.add(client, &stats, 3);
+            let _ = g.add(client, &stats, 3);
         }
         assert!(g.clients.is_empty());
         let (total, sketch) = g.folded.unwrap();

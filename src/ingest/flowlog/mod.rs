@@ -26,7 +26,13 @@ pub struct ReadOptions {
     pub source_cap: usize,
     /// Malformed lines make the whole file fail.
     pub strict: bool,
+    /// Rows after which what a file aggregated so far is handed over as a part (memory stays
+    /// bounded whatever the file's size); 0 keeps the whole file in memory.
+    pub part_rows: usize,
 }
+
+/// Receives the parts of a large file, in order, before its last part.
+pub type OnPart<'a> = dyn FnMut(FileEvidence) -> Result<(), IngestError> + 'a;
 
 /// A file read to the end (possibly with malformed lines).
 #[derive(Debug)]
@@ -44,6 +50,7 @@ pub fn read_path(
     path: &Path,
     options: ReadOptions,
     on_bytes: &(dyn Fn(u64) + Sync),
+    on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
     let io = |source| IngestError::Io {
         path: path.to_owned(),
@@ -57,9 +64,14 @@ pub fn read_path(
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(file);
-        read_lines(path, BufReader::with_capacity(256 * 1024, decoder), options)
+        read_lines_in_parts(
+            path,
+            BufReader::with_capacity(256 * 1024, decoder),
+            options,
+            on_part,
+        )
     } else {
-        read_lines(path, file, options)
+        read_lines_in_parts(path, file, options, on_part)
     }
 }
 
@@ -80,8 +92,22 @@ impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
 /// Reads flow-log lines from any reader; `path` only names the source in messages.
 pub fn read_lines(
     path: &Path,
+    input: impl BufRead,
+    options: ReadOptions,
+) -> Result<FileRead, IngestError> {
+    let whole = ReadOptions {
+        part_rows: 0,
+        ..options
+    };
+    read_lines_in_parts(path, input, whole, &mut |_| Ok(()))
+}
+
+/// As `read_lines`, handing over parts of the aggregate as it passes `options.part_rows` rows.
+pub fn read_lines_in_parts(
+    path: &Path,
     mut input: impl BufRead,
     options: ReadOptions,
+    on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
     let mut evidence = FileEvidence::new(options.source_cap);
     let mut problems = Vec::new();
@@ -157,7 +183,12 @@ pub fn read_lines(
             }
         }
         match parse_line(layout, text) {
-            Ok(Line::Traffic(t, version)) => evidence.add_traffic(&t, version),
+            Ok(Line::Traffic(t, version)) => {
+                evidence.add_traffic(&t, version);
+                if options.part_rows > 0 && evidence.rows() >= options.part_rows {
+                    on_part(evidence.take_part())?;
+                }
+            }
             Ok(Line::Gap {
                 interface,
                 start,

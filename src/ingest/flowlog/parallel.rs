@@ -6,10 +6,11 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::aggregate::FileEvidence;
 use super::{FileRead, ReadOptions, read_path};
 use crate::ingest::IngestError;
 
@@ -26,6 +27,13 @@ pub struct Job {
 /// What became of one file.
 #[derive(Debug)]
 pub enum Outcome {
+    /// A part of a large file; its `Read` (or `Failed`) follows, and no other file's outcome
+    /// comes in between.
+    Part {
+        job: Job,
+        hash: String,
+        evidence: Box<FileEvidence>,
+    },
     Read {
         job: Job,
         hash: String,
@@ -68,6 +76,11 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
 
 /// Reads `jobs` on `threads` workers and hands each outcome to `consume` on the calling thread.
 /// Stops early (after in-flight files finish) when `consume` returns an error.
+///
+/// Memory: each worker holds at most one aggregate of `options.part_rows` rows (a larger file is
+/// handed over in parts); the channel has no buffer. A worker sends a file's parts and its end
+/// while holding the one send token, so the parts of a file never interleave with another file's
+/// outcomes and the consumer can keep one file's transaction open across its parts.
 pub fn read_all<E>(
     jobs: &[Job],
     known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
@@ -78,17 +91,31 @@ pub fn read_all<E>(
 ) -> Result<(), E> {
     let next = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let token = Mutex::new(());
     let threads = threads.clamp(1, jobs.len().max(1));
     let (tx, rx) = mpsc::sync_channel::<Outcome>(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, stop) = (&next, &stop);
+            let (next, stop, token) = (&next, &stop, &token);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let outcome = read_one(job.clone(), known, options, on_bytes);
+                    let mut held = None;
+                    let outcome = read_one(job, known, options, on_bytes, &mut |hash, part| {
+                        held.get_or_insert_with(|| {
+                            token.lock().unwrap_or_else(PoisonError::into_inner)
+                        });
+                        let part = Outcome::Part {
+                            job: job.clone(),
+                            hash: hash.to_owned(),
+                            evidence: Box::new(part),
+                        };
+                        tx.send(part).map_err(|_| stopped(&job.path))
+                    });
+                    let _held = held
+                        .unwrap_or_else(|| token.lock().unwrap_or_else(PoisonError::into_inner));
                     if tx.send(outcome).is_err() {
                         break;
                     }
@@ -109,12 +136,21 @@ pub fn read_all<E>(
     })
 }
 
+fn stopped(path: &Path) -> IngestError {
+    IngestError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other("the ingest stopped before this file was read"),
+    }
+}
+
 fn read_one(
-    job: Job,
+    job: &Job,
     known: &HashSet<String, impl std::hash::BuildHasher>,
     options: ReadOptions,
     on_bytes: &(dyn Fn(u64) + Sync),
+    on_part: &mut dyn FnMut(&str, FileEvidence) -> Result<(), IngestError>,
 ) -> Outcome {
+    let job = job.clone();
     let hash = match hash_file(&job.path) {
         Ok(h) => h,
         Err(error) => return Outcome::Failed { job, error },
@@ -122,7 +158,9 @@ fn read_one(
     if known.contains(&hash) {
         return Outcome::KnownContent { job, hash };
     }
-    match read_path(&job.path, options, on_bytes) {
+    match read_path(&job.path, options, on_bytes, &mut |part| {
+        on_part(&hash, part)
+    }) {
         Ok(read) => Outcome::Read {
             job,
             hash,
