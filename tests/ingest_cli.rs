@@ -452,3 +452,36 @@ fn demo_runs_on_the_shipped_examples() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!("demo", String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let logs = dir.path().join("many.log");
+    write_v5(&logs, &common::realistic(9, 3000));
+    assert!(ingest(&db, &[&logs]).status.success());
+    // A reader that takes one line and closes the pipe, as `head -1` does.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tighten"))
+        .args(["evidence", "--format", "csv", "--db"])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

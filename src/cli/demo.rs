@@ -6,11 +6,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use miette::IntoDiagnostic;
-
-use super::Outcome;
 use super::evidence::{Format, write_summary};
 use super::ingest::{FlowLogsArgs, ingest_flow_logs};
+use super::{Outcome, OutputError};
 use crate::store::evidence::{Role, date_of_day, inbound_port_use};
 use crate::store::{DEFAULT_SOURCE_CAP, Store};
 
@@ -25,7 +23,7 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
-    let temp = tempfile::tempdir().into_diagnostic()?;
+    let temp = tempfile::tempdir().map_err(OutputError)?;
     let db = args
         .db
         .clone()
@@ -43,20 +41,20 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
     let store = Store::open_existing(&db)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    writeln!(out, "{}\n", report.line()).into_diagnostic()?;
-    write_summary(&mut out, &store.summary()?, Format::Table).into_diagnostic()?;
+    writeln!(out, "{}\n", report.line()).map_err(OutputError)?;
+    write_summary(&mut out, &store.summary()?, Format::Table).map_err(OutputError)?;
     let rows = store.evidence()?;
     writeln!(
         out,
         "\nInbound use per port (what ingress rules are judged by; `tighten evidence` shows every row):"
     )
-    .into_diagnostic()?;
+    .map_err(OutputError)?;
     writeln!(
         out,
         "{:<24} {:>8} {:>6} {:<7} {:>6} {:>8}  days",
         "interface", "protocol", "port", "action", "flows", "sources"
     )
-    .into_diagnostic()?;
+    .map_err(OutputError)?;
     for u in inbound_port_use(&rows) {
         let sources = if u.capped {
             format!("~{}", u.sources)
@@ -82,7 +80,7 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
             u.flows,
             sources
         )
-        .into_diagnostic()?;
+        .map_err(OutputError)?;
     }
     let flows_of = |role: Role| {
         rows.iter()
@@ -98,7 +96,7 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
         flows_of(Role::Response),
         flows_of(Role::Unknown)
     )
-    .into_diagnostic()?;
+    .map_err(OutputError)?;
     Ok(if report.failed > 0 {
         Outcome::PartialFailure
     } else {

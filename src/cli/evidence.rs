@@ -5,9 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use miette::IntoDiagnostic;
-
-use super::Outcome;
+use super::{Outcome, OutputError};
 use crate::store::Store;
 use crate::store::evidence::{EvidenceRow, date_of_day};
 use crate::store::summary::Summary;
@@ -64,20 +62,21 @@ pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.summary {
-        write_summary(&mut out, &store.summary()?, args.format).into_diagnostic()?;
+        write_summary(&mut out, &store.summary()?, args.format).map_err(OutputError)?;
     } else if args.by_group {
         let attribution = store.attribute()?;
-        super::by_group::write_by_group(&mut out, &attribution, args.format).into_diagnostic()?;
+        super::by_group::write_by_group(&mut out, &attribution, args.format)
+            .map_err(OutputError)?;
         if !attribution.unattributed_interfaces.is_empty() {
             eprintln!("{}", super::by_group::unattributed_note(&attribution));
         }
     } else if args.membership {
         super::by_group::write_membership(&mut out, &store.inventory()?, args.format)
-            .into_diagnostic()?;
+            .map_err(OutputError)?;
     } else {
-        write_rows(&mut out, &store.evidence()?, args.format).into_diagnostic()?;
+        write_rows(&mut out, &store.evidence()?, args.format).map_err(OutputError)?;
     }
-    out.flush().into_diagnostic()?;
+    out.flush().map_err(OutputError)?;
     Ok(Outcome::Success)
 }
 

@@ -74,9 +74,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writing to stdout or a temporary folder failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot write the output: {0}")]
+#[diagnostic(code(tighten::output))]
+pub(crate) struct OutputError(#[source] pub(crate) std::io::Error);
+
+/// A reader that closed the pipe (`tighten evidence | head`) is not an error.
 fn is_broken_pipe(report: &miette::Report) -> bool {
+    let kind = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     report
-        .chain()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        .downcast_ref::<OutputError>()
+        .is_some_and(|e| kind(&e.0))
+        || report
+            .chain()
+            .filter_map(|e| e.downcast_ref::<std::io::Error>())
+            .any(kind)
 }
