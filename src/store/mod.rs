@@ -1,1 +1,1 @@
-//! Store stage: the SQLite evidence store, its schema, ledger and typed queries.
+//! Store stage: the `SQLite` evidence store, its schema, ledger and typed queries.
