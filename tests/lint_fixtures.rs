@@ -44,7 +44,10 @@ fn check_fixture(code: CheckCode) {
     let (loaded, outcome) = run(code);
     let file = &loaded.files[0];
     let regions = regions(&file.text);
-    assert!(!regions.is_empty(), "fixture {code} has no `# expect:` lines");
+    assert!(
+        !regions.is_empty(),
+        "fixture {code} has no `# expect:` lines"
+    );
     let mut found: Vec<Vec<String>> = vec![Vec::new(); regions.len()];
     for d in outcome.diagnostics.iter().filter(|d| d.code == code) {
         let region = regions
@@ -56,9 +59,16 @@ fn check_fixture(code: CheckCode) {
         }
     }
     for (i, (start, expected)) in regions.iter().enumerate() {
-        let expected: Vec<String> = expected.iter().filter(|c| *c == code.as_str()).cloned().collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .filter(|c| *c == code.as_str())
+            .cloned()
+            .collect();
         let line = file.text[..*start].lines().count() + 1;
-        assert_eq!(found[i], expected, "{code}: verdict of the resource after line {line}");
+        assert_eq!(
+            found[i], expected,
+            "{code}: verdict of the resource after line {line}"
+        );
     }
     let r = Report {
         outcome: &outcome,
@@ -73,12 +83,24 @@ fn check_fixture(code: CheckCode) {
             linked_groups: 0,
         },
     };
-    let only: Vec<_> = outcome.diagnostics.iter().filter(|d| d.code == code).cloned().collect();
+    let only: Vec<_> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == code)
+        .cloned()
+        .collect();
     let filtered = analysis::Outcome {
         diagnostics: only,
         ..outcome.clone()
     };
-    let rendered = report::human::render(&Report { outcome: &filtered, ..r }, false, 100);
+    let rendered = report::human::render(
+        &Report {
+            outcome: &filtered,
+            ..r
+        },
+        false,
+        100,
+    );
     insta::assert_snapshot!(format!("fixture_{code}"), rendered);
 }
 
@@ -143,7 +165,11 @@ fn registry_is_complete() {
         assert_eq!(m.code, c);
         assert_eq!(CheckCode::parse(c.as_str()), Some(c));
         assert_eq!(CheckCode::parse(m.name), Some(c));
-        assert!(m.docs.starts_with(&format!("# {} {}\n", c.as_str(), m.name)), "{c} docs title");
+        assert!(
+            m.docs
+                .starts_with(&format!("# {} {}\n", c.as_str(), m.name)),
+            "{c} docs title"
+        );
         for heading in [
             "## What it does",
             "## Why is this bad?",
@@ -154,7 +180,10 @@ fn registry_is_complete() {
         ] {
             assert!(m.docs.contains(heading), "{c} docs lack {heading}");
         }
-        assert!(fixture_dir(c).join("main.tf").is_file(), "{c} has no fixture");
+        assert!(
+            fixture_dir(c).join("main.tf").is_file(),
+            "{c} has no fixture"
+        );
         let snap = format!("tests/snapshots/lint_fixtures__fixture_{c}.snap");
         assert!(Path::new(&snap).is_file(), "{c} has no snapshot {snap}");
     }

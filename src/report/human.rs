@@ -109,6 +109,7 @@ pub fn render(r: &Report<'_>, color: bool, width: usize) -> String {
             help,
         };
         let _ = handler.render_report(&mut out, &h);
+        out.push('\n');
     }
     let (errors, warnings, notes) = r.counts();
     let _ = writeln!(

@@ -50,6 +50,49 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// Evaluates `expr`, keeping the known parts of lists and objects: a part that cannot be
+    /// evaluated becomes the marker string `${TEXT}` (see [`is_unknown_marker`]), so that one
+    /// unknown group id does not hide the ports next to it.
+    pub(crate) fn eval_partial(&self, expr: &Expression) -> Value {
+        if let Some(v) = self.eval(expr) {
+            return v;
+        }
+        match expr {
+            Expression::Array(items) => {
+                Value::Array(items.iter().map(|i| self.eval_partial(i)).collect())
+            }
+            Expression::Object(obj) => {
+                let mut m = hcl::Map::new();
+                for (k, v) in obj {
+                    let key = match k {
+                        hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_owned(),
+                        hcl_edit::expr::ObjectKey::Expression(Expression::Variable(v)) => {
+                            v.as_str().to_owned()
+                        }
+                        hcl_edit::expr::ObjectKey::Expression(e) => match self.eval(e) {
+                            Some(Value::String(s)) => s,
+                            _ => return unknown_marker(expr),
+                        },
+                    };
+                    m.insert(key, self.eval_partial(v.expr()));
+                }
+                Value::Object(m)
+            }
+            other => unknown_marker(other),
+        }
+    }
+}
+
+fn unknown_marker(expr: &Expression) -> Value {
+    Value::String(format!("${{{}}}", expr.to_string().trim()))
+}
+
+/// Whether a string holds a value that was not known statically (see [`Scope::eval_partial`]).
+pub(crate) fn is_unknown_marker(s: &str) -> bool {
+    s.contains("${")
+}
+
 /// `each = { key, value }` for one `for_each` entry.
 pub(crate) fn each_value(key: &str, value: Value) -> Value {
     let mut m = hcl::Map::new();
@@ -87,11 +130,17 @@ pub(crate) fn for_each_entries(v: &Value) -> Option<Vec<(String, Value)>> {
 /// The elements a `dynamic` block iterates over, with their keys (list index or map key).
 pub(crate) fn dynamic_entries(v: &Value) -> Option<Vec<(Value, Value)>> {
     match v {
-        Value::Object(m) => Some(
-            m.iter()
-                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-                .collect(),
-        ),
+        Value::Object(m) => {
+            // Terraform iterates maps and objects in lexical key order.
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Some(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                    .collect(),
+            )
+        }
         Value::Array(items) if items.len() <= MAX_EXPANSION => Some(
             items
                 .iter()
@@ -137,13 +186,14 @@ pub(crate) fn as_bool(v: &Value) -> Option<bool> {
 
 fn declare_functions(ctx: &mut Context<'_>) {
     let variadic = |f| FuncDef::builder().variadic_param(ParamType::Any).build(f);
-    let table: [(&str, hcl::eval::Func); 27] = [
+    let table: [(&str, hcl::eval::Func); 28] = [
+        ("sort", sort),
         ("concat", concat),
         ("flatten", flatten),
         ("tolist", identity),
         ("toset", toset),
         ("tomap", identity),
-        ("distinct", toset),
+        ("distinct", distinct),
         ("lookup", lookup),
         ("merge", merge),
         ("cidrsubnet", cidrsubnet),
@@ -171,12 +221,35 @@ fn declare_functions(ctx: &mut Context<'_>) {
     }
 }
 
-type R = Result<Value, String>;
+/// Whether `v` holds an unknown marker anywhere: functions refuse such arguments, so that an
+/// unknown value never turns into a wrong known one (`length("${…}")`).
+fn has_marker(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_unknown_marker(s),
+        Value::Array(a) => a.iter().any(has_marker),
+        Value::Object(m) => m.values().any(has_marker),
+        _ => false,
+    }
+}
 
 fn arg(args: &FuncArgs, i: usize) -> Result<&Value, String> {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     args.get(i)
         .ok_or_else(|| format!("missing argument {}", i + 1))
 }
+
+fn sort(args: FuncArgs) -> R {
+    let mut items: Vec<String> = arr(arg(&args, 0)?)?
+        .iter()
+        .map(string)
+        .collect::<Result<_, _>>()?;
+    items.sort();
+    Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+}
+
+type R = Result<Value, String>;
 
 fn arr(v: &Value) -> Result<&Vec<Value>, String> {
     v.as_array().ok_or_else(|| "expected a list".to_owned())
@@ -187,6 +260,9 @@ fn string(v: &Value) -> Result<String, String> {
 }
 
 fn concat(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     let mut out = Vec::new();
     for a in args.iter() {
         out.extend(arr(a)?.iter().cloned());
@@ -211,14 +287,27 @@ fn identity(args: FuncArgs) -> R {
     arg(&args, 0).cloned()
 }
 
+/// `toset`: duplicates removed; a set of strings iterates in lexical order, as in Terraform.
 fn toset(args: FuncArgs) -> R {
+    let mut out = distinct_values(arr(arg(&args, 0)?)?);
+    if out.iter().all(Value::is_string) {
+        out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
+    Ok(Value::Array(out))
+}
+
+fn distinct(args: FuncArgs) -> R {
+    Ok(Value::Array(distinct_values(arr(arg(&args, 0)?)?)))
+}
+
+fn distinct_values(items: &[Value]) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    for v in arr(arg(&args, 0)?)? {
+    for v in items {
         if !out.contains(v) {
             out.push(v.clone());
         }
     }
-    Ok(Value::Array(out))
+    out
 }
 
 fn lookup(args: FuncArgs) -> R {
@@ -234,6 +323,9 @@ fn lookup(args: FuncArgs) -> R {
 }
 
 fn merge(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     let mut out = hcl::Map::new();
     for a in args.iter() {
         match a {
@@ -289,6 +381,9 @@ fn split(args: FuncArgs) -> R {
 }
 
 fn join(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     let sep = string(arg(&args, 0)?)?;
     let mut parts = Vec::new();
     for a in args.iter().skip(1) {
@@ -300,6 +395,9 @@ fn join(args: FuncArgs) -> R {
 }
 
 fn format(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     let spec = string(arg(&args, 0)?)?;
     let mut rest = args.iter().skip(1);
     let mut out = String::new();
@@ -391,6 +489,9 @@ fn tonumber(args: FuncArgs) -> R {
 }
 
 fn coalesce(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     args.iter()
         .find(|v| !matches!(v, Value::Null) && v.as_str() != Some(""))
         .cloned()
@@ -409,6 +510,9 @@ fn contains(args: FuncArgs) -> R {
 }
 
 fn range(args: FuncArgs) -> R {
+    if args.iter().any(has_marker) {
+        return Err("argument not known statically".to_owned());
+    }
     let nums: Vec<i64> = args
         .iter()
         .map(|v| as_int(v).ok_or("range: expected numbers"))

@@ -96,7 +96,7 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(out)
 }
 
-fn is_terraform(name: &str) -> bool {
+pub(crate) fn is_terraform(name: &str) -> bool {
     let ext = |p: &Path, e: &str| p.extension().is_some_and(|x| x.eq_ignore_ascii_case(e));
     let p = Path::new(name);
     ext(p, "tf") || (ext(p, "json") && p.file_stem().is_some_and(|s| ext(Path::new(s), "tf")))

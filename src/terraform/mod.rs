@@ -44,8 +44,11 @@ pub struct Loaded {
 /// directories are evaluated through their calls, with the caller's inputs.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loaded = Loaded::default();
+    // Lexically normalised, so that module sources (`../..`) resolve to the same paths as the
+    // files found by walking the directory.
+    let dir = &module::join_source(dir, ".");
     let paths = if dir.is_file() {
-        vec![dir.to_path_buf()]
+        vec![dir.clone()]
     } else {
         files::discover(dir)?
     };
@@ -65,6 +68,7 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }
         }
     }
+    follow_local_modules(&mut loaded);
     let mut var_files = Vec::new();
     for p in &opts.var_files {
         let text = std::fs::read_to_string(p).map_err(|source| LoadError::Io {
@@ -75,6 +79,46 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     loaded.roots = build(&loaded.files, &var_files, &mut loaded.model);
     Ok(loaded)
+}
+
+/// Reads the directories of local modules called from the files read so far when they lie
+/// outside the linted directory (`source = "../../"`), as Terraform would.
+fn follow_local_modules(loaded: &mut Loaded) {
+    let mut seen: BTreeSet<PathBuf> = loaded.files.iter().map(|f| f.dir().to_path_buf()).collect();
+    let mut next = 0;
+    while next < loaded.files.len() && seen.len() < 256 {
+        let f = &loaded.files[next];
+        next += 1;
+        let Some(body) = &f.body else { continue };
+        let dir = f.dir().to_path_buf();
+        let targets: Vec<PathBuf> = body
+            .blocks()
+            .filter(|b| b.ident.as_str() == "module")
+            .filter_map(|b| module::literal_attr(&b.body, "source"))
+            .filter(|s| module::is_local(s))
+            .map(|s| module::join_source(&dir, &s))
+            .collect();
+        for target in targets {
+            if !seen.insert(target.clone()) {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&target) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && files::is_terraform(&p.to_string_lossy()))
+                .collect();
+            paths.sort();
+            for p in paths {
+                match files::read(&p) {
+                    Ok(f) => loaded.files.push(f),
+                    Err(e) => loaded.errors.push(e),
+                }
+            }
+        }
+    }
 }
 
 fn build(files: &[SourceFile], var_files: &[(PathBuf, String)], model: &mut Model) -> Vec<PathBuf> {
@@ -111,6 +155,7 @@ fn build(files: &[SourceFile], var_files: &[(PathBuf, String)], model: &mut Mode
             dir: root.clone(),
             path: Vec::new(),
             inputs: hcl::Map::new(),
+            input_locs: BTreeMap::new(),
             call: None,
             var_files: var_files.to_vec(),
             depth: 0,

@@ -38,6 +38,8 @@ pub(crate) struct Instance {
     pub(crate) path: Vec<ModuleStep>,
     /// Values set by the caller, with the call address (for origins).
     pub(crate) inputs: hcl::Map<String, Value>,
+    /// Where each input is set in the caller.
+    pub(crate) input_locs: BTreeMap<String, Loc>,
     pub(crate) call: Option<String>,
     /// Extra `.tfvars` files (root modules only).
     pub(crate) var_files: Vec<(PathBuf, String)>,
@@ -50,13 +52,20 @@ pub(crate) fn join_source(dir: &Path, source: &str) -> PathBuf {
     for c in dir.join(source).components() {
         match c {
             Component::ParentDir => {
-                if !out.pop() || out.as_os_str().is_empty() {
+                let last_is_parent = matches!(
+                    out.components().next_back(),
+                    Some(Component::ParentDir) | None
+                );
+                if last_is_parent || !out.pop() {
                     out.push("..");
                 }
             }
             Component::CurDir => {}
             other => out.push(other),
         }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
     }
     out
 }
@@ -160,13 +169,13 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
         }
     }
     let scope = Scope::new(vars, locals);
-    let input_names: Vec<(String, String)> = inst
+    let input_names: Vec<(String, String, Loc)> = inst
         .call
         .as_ref()
         .map(|call| {
-            inst.inputs
-                .keys()
-                .map(|k| (k.clone(), call.clone()))
+            inst.input_locs
+                .iter()
+                .map(|(k, loc)| (k.clone(), call.clone(), loc.clone()))
                 .collect()
         })
         .unwrap_or_default();
@@ -284,6 +293,7 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
                 continue;
             }
             let mut inputs = hcl::Map::new();
+            let mut input_locs = BTreeMap::new();
             for a in block.body.attributes() {
                 let k = a.key.as_str();
                 if matches!(
@@ -292,15 +302,16 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
                 ) {
                     continue;
                 }
-                if let Some(v) = site.scope.eval(&a.value) {
-                    inputs.insert(k.to_owned(), v);
-                }
+                inputs.insert(k.to_owned(), site.scope.eval_partial(&a.value));
+                let here = site.loc(a.value.span(), &block_loc);
+                input_locs.insert(k.to_owned(), site.value_loc(&site.origin(&a.value), here));
             }
             let child = Instance {
                 root: inst.root.clone(),
                 dir: join_source(&inst.dir, &source),
                 path,
                 inputs,
+                input_locs,
                 call: Some(call),
                 var_files: Vec::new(),
                 depth: inst.depth + 1,
@@ -314,7 +325,7 @@ fn site<'a>(
     root: &'a Path,
     file: &'a SourceFile,
     scope: Scope,
-    inputs: &'a [(String, String)],
+    inputs: &'a [(String, String, Loc)],
 ) -> Site<'a> {
     Site {
         root,

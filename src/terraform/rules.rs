@@ -9,7 +9,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Body;
 
-use super::eval::{Scope, as_bool, as_int, as_string};
+use super::eval::{Scope, as_bool, as_int, as_string, is_unknown_marker};
 use super::refs::refs;
 use crate::model::{
     Address, AttrSite, Direction, GroupRef, Known, Loc, Origin, PortRange, Protocol, Rule,
@@ -27,8 +27,9 @@ pub(crate) struct Site<'a> {
     /// Synthetic spans (`.tf.json`): every location is the file start.
     pub(crate) json: bool,
     pub(crate) scope: Scope,
-    /// Variables set by the module call that instantiated this module: name → call address.
-    pub(crate) inputs: &'a [(String, String)],
+    /// Variables set by the module call that instantiated this module: name, call address and
+    /// where the caller sets it.
+    pub(crate) inputs: &'a [(String, String, Loc)],
     /// Names of `dynamic` iterators in scope.
     pub(crate) iterators: Vec<String>,
 }
@@ -48,15 +49,28 @@ impl Site<'_> {
         }
     }
 
+    /// The bytes to point at for a value: the caller's input when the value comes from a
+    /// module input (that is where a change would be made), else `here`.
+    pub(crate) fn value_loc(&self, origin: &Origin, here: Loc) -> Loc {
+        match origin {
+            Origin::ModuleInput { name, .. } => self
+                .inputs
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map_or(here, |(_, _, loc)| loc.clone()),
+            _ => here,
+        }
+    }
+
     /// Where the value of `expr` came from.
     pub(crate) fn origin(&self, expr: &Expression) -> Origin {
         let rs = refs(expr);
         let mut origins: Vec<Origin> = Vec::new();
         for r in &rs {
             let o = match (r.root.as_str(), r.attrs.first()) {
-                ("var", Some(name)) => self.inputs.iter().find(|(n, _)| n == name).map_or_else(
+                ("var", Some(name)) => self.inputs.iter().find(|(n, _, _)| n == name).map_or_else(
                     || Origin::Variable { name: name.clone() },
-                    |(n, call)| Origin::ModuleInput {
+                    |(n, call, _)| Origin::ModuleInput {
                         call: call.clone(),
                         name: n.clone(),
                     },
@@ -108,11 +122,14 @@ impl<'a> Decl<'a> {
     pub(crate) fn from_body(body: &'a Body, loc: Loc, site: &Site<'_>) -> Self {
         let fields = body
             .attributes()
-            .map(|a| Field {
-                name: a.key.as_str().to_owned(),
-                val: FieldVal::Expr(&a.value),
-                loc: site.loc(a.value.span(), &loc),
-                origin: site.origin(&a.value),
+            .map(|a| {
+                let origin = site.origin(&a.value);
+                Field {
+                    name: a.key.as_str().to_owned(),
+                    val: FieldVal::Expr(&a.value),
+                    loc: site.value_loc(&origin, site.loc(a.value.span(), &loc)),
+                    origin,
+                }
             })
             .collect();
         Self { fields, loc }
@@ -129,11 +146,12 @@ impl<'a> Decl<'a> {
                     ObjectKey::Expression(Expression::String(s)) => s.as_str().to_owned(),
                     ObjectKey::Expression(_) => return None,
                 };
+                let origin = site.origin(v.expr());
                 Some(Field {
                     name,
                     val: FieldVal::Expr(v.expr()),
-                    loc: site.loc(v.expr().span(), &loc),
-                    origin: site.origin(v.expr()),
+                    loc: site.value_loc(&origin, site.loc(v.expr().span(), &loc)),
+                    origin,
                 })
             })
             .collect();
@@ -198,6 +216,9 @@ pub(crate) fn build(
     let vpc = kind.style == RuleStyle::VpcRule;
     let proto_field = if vpc { "ip_protocol" } else { "protocol" };
     let protocol = match decl.value(proto_field, scope) {
+        Some(Some(Value::String(s))) if is_unknown_marker(&s) => {
+            Known::Unknown("protocol is not known statically".to_owned())
+        }
         Some(Some(v)) => match as_string(&v).and_then(|s| Protocol::parse(&s)) {
             Some(p) => Known::Known(p),
             None => Known::Unknown(format!("protocol {v:?} is not recognised")),
@@ -215,6 +236,9 @@ pub(crate) fn build(
         _ => Known::Unknown("ports are not known statically".to_owned()),
     };
     let description = match decl.value("description", scope) {
+        Some(Some(Value::String(s))) if is_unknown_marker(&s) => {
+            Known::Unknown("description is not known statically".to_owned())
+        }
         Some(Some(v)) => Known::Known(as_string(&v).filter(|s| !s.trim().is_empty())),
         Some(None) => Known::Unknown("description is not known statically".to_owned()),
         None => Known::Known(None),
@@ -331,7 +355,7 @@ fn from_value(
     what: &str,
 ) -> Known<Source> {
     match as_string(v) {
-        Some(s) if s.starts_with("${") => {
+        Some(s) if is_unknown_marker(&s) => {
             let text = s.trim_start_matches("${").trim_end_matches('}').to_owned();
             if is_cidr {
                 Known::Unknown(format!("`{text}` is not known statically"))
@@ -358,8 +382,8 @@ fn list_field(
     match &f.val {
         FieldVal::Expr(Expression::Array(items)) => {
             for item in items {
-                let loc = site.loc(item.span(), &f.loc);
                 let origin = site.origin(item);
+                let loc = site.value_loc(&origin, site.loc(item.span(), &f.loc));
                 let site_attr = AttrSite {
                     name: f.name.clone(),
                     loc,
