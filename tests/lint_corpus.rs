@@ -18,16 +18,19 @@ const EXPECTED: [(&str, usize, usize, usize, usize); 9] = [
     ("aquasecurity__trivy-checks", 10, 7, 11, 0),
     ("bridgecrewio__checkov", 17, 111, 239, 0),
     // The module's context (null-label `module.this`) is not in the corpus: every count and
-    // for_each depends on it and is reported as unknown instead of guessed.
-    ("cloudposse__terraform-aws-security-group", 7, 0, 0, 11),
+    // for_each depends on it and is reported as unknown instead of guessed (the linted folder
+    // is a root module itself, and is also called by its example).
+    ("cloudposse__terraform-aws-security-group", 7, 0, 0, 14),
     ("cycloidio__inframap", 1, 4, 7, 0),
     ("hashicorp__terraform-provider-aws", 3, 5, 11, 0),
     ("obsrvbl-oss__flowlogs-reader", 0, 0, 0, 0),
     ("snyk__driftctl", 5, 26, 31, 0),
+    // The folder is the module itself, a root with its defaults (one group, no rules), and its
+    // examples call it.
     (
         "terraform-aws-modules__terraform-aws-security-group",
         32,
-        17,
+        18,
         83,
         7,
     ),

@@ -69,3 +69,21 @@ fn hostile_expansions_are_bounded() {
     );
     lint_text("main.tf", "module \"m\" {\n  source = \"./\"\n}\n");
 }
+
+#[test]
+fn module_cycles_terminate() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let calls = "module \"x\" {\n  source = \"../b\"\n}\nmodule \"y\" {\n  source = \"../b\"\n}\nmodule \"self\" {\n  source = \"./\"\n}\nresource \"aws_security_group\" \"g\" {\n  description = \"g\"\n}\n";
+    std::fs::write(a.join("main.tf"), calls).unwrap();
+    std::fs::write(b.join("main.tf"), calls.replace("../b", "../a")).unwrap();
+    let loaded = terraform::load(dir.path(), &terraform::LoadOptions::default()).unwrap();
+    // Both directories call each other, so neither is a root: nothing is evaluated.
+    assert_eq!(loaded.model.groups.len(), 0);
+    let loaded = terraform::load(&a, &terraform::LoadOptions::default()).unwrap();
+    // a (root) → x, y (b) → a is a cycle and stops there.
+    assert_eq!(loaded.model.groups.len(), 3);
+}

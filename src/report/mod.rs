@@ -111,8 +111,15 @@ pub fn display_path(p: &Path) -> String {
 
 /// The part of `loc` on its first line (so that a whole-block span labels the block's head).
 pub(crate) fn head(text: &str, loc: &Loc) -> std::ops::Range<usize> {
-    let start = loc.bytes.start.min(text.len());
-    let end = loc.bytes.end.min(text.len()).max(start);
+    let boundary = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = boundary(loc.bytes.start);
+    let end = boundary(loc.bytes.end).max(start);
     let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
     start..line_end
 }

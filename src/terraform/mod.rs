@@ -77,7 +77,7 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         })?;
         var_files.push((p.clone(), text));
     }
-    loaded.roots = build(&loaded.files, &var_files, &mut loaded.model);
+    loaded.roots = build(&loaded.files, &var_files, dir, &mut loaded.model);
     Ok(loaded)
 }
 
@@ -121,7 +121,13 @@ fn follow_local_modules(loaded: &mut Loaded) {
     }
 }
 
-fn build(files: &[SourceFile], var_files: &[(PathBuf, String)], model: &mut Model) -> Vec<PathBuf> {
+/// Evaluates every root module; `dir` (the linted directory) is always a root.
+fn build(
+    files: &[SourceFile],
+    var_files: &[(PathBuf, String)],
+    dir: &Path,
+    model: &mut Model,
+) -> Vec<PathBuf> {
     let mut by_dir: BTreeMap<PathBuf, Vec<&SourceFile>> = BTreeMap::new();
     for f in files {
         by_dir.entry(f.dir().to_path_buf()).or_default().push(f);
@@ -146,12 +152,13 @@ fn build(files: &[SourceFile], var_files: &[(PathBuf, String)], model: &mut Mode
     let roots: Vec<PathBuf> = files
         .by_dir
         .keys()
-        .filter(|d| !called.contains(*d))
+        .filter(|d| d.as_path() == dir || !called.contains(*d))
         .cloned()
         .collect();
     for root in &roots {
         let inst = module::Instance {
             root: root.clone(),
+            stack: Vec::new(),
             dir: root.clone(),
             path: Vec::new(),
             inputs: hcl::Map::new(),
@@ -182,6 +189,7 @@ pub fn link_state(model: &mut Model, state: &state::State) {
 pub fn model_of_text(path: &str, text: &str) -> Result<Model, LoadError> {
     let f = files::parse(PathBuf::from(path), text.to_owned())?;
     let mut model = Model::default();
-    build(std::slice::from_ref(&f), &[], &mut model);
+    let dir = f.dir().to_path_buf();
+    build(std::slice::from_ref(&f), &[], &dir, &mut model);
     Ok(model)
 }

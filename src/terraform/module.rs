@@ -20,8 +20,11 @@ use crate::model::{
     UnknownSite,
 };
 
-/// Deepest module nesting we follow (cycles and hostile input stop here).
+/// Deepest module nesting we follow (hostile input stops here).
 const MAX_DEPTH: usize = 8;
+
+/// Most groups plus rules one load builds: beyond, expansion stops (hostile `count`s).
+const MAX_MODEL_SIZE: usize = 200_000;
 
 const GROUP_KINDS: [&str; 2] = ["aws_security_group", "aws_default_security_group"];
 
@@ -34,6 +37,8 @@ pub(crate) struct Files<'a> {
 pub(crate) struct Instance {
     /// The root module directory this instance descends from.
     pub(crate) root: PathBuf,
+    /// Directories of the calling modules, outermost first (a call back into one is a cycle).
+    pub(crate) stack: Vec<PathBuf>,
     pub(crate) dir: PathBuf,
     pub(crate) path: Vec<ModuleStep>,
     /// Values set by the caller, with the call address (for origins).
@@ -125,6 +130,9 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
     let Some(dir_files) = files.by_dir.get(&inst.dir) else {
         return;
     };
+    if model.rules.len() + model.groups.len() > MAX_MODEL_SIZE {
+        return;
+    }
     let b = blocks(dir_files);
     let empty = Scope::new(hcl::Map::new(), hcl::Map::new());
 
@@ -289,7 +297,12 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
                 registry::expand(block, &source, &path, &call, &site, &block_loc, model);
                 continue;
             }
-            if !is_local(&source) || inst.depth >= MAX_DEPTH {
+            let target = join_source(&inst.dir, &source);
+            if !is_local(&source)
+                || inst.depth >= MAX_DEPTH
+                || target == inst.dir
+                || inst.stack.contains(&target)
+            {
                 continue;
             }
             let mut inputs = hcl::Map::new();
@@ -306,9 +319,12 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
                 let here = site.loc(a.value.span(), &block_loc);
                 input_locs.insert(k.to_owned(), site.value_loc(&site.origin(&a.value), here));
             }
+            let mut stack = inst.stack.clone();
+            stack.push(inst.dir.clone());
             let child = Instance {
                 root: inst.root.clone(),
-                dir: join_source(&inst.dir, &source),
+                stack,
+                dir: target,
                 path,
                 inputs,
                 input_locs,
