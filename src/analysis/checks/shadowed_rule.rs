@@ -1,5 +1,7 @@
 //! SG008 shadowed-rule: a rule whose traffic another rule of the same group already allows.
 
+use std::collections::HashMap;
+
 use super::duplicate_rule::key;
 use super::{CheckCode, Context};
 use crate::analysis::{Diagnostic, EvidenceNeed, FixAvailability, Meta, Related, Severity};
@@ -32,8 +34,14 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter_map(|r| key(r).map(|k| (r, k)))
         .collect();
+    // Only rules of the same group and direction can cover each other.
+    let mut by_group: HashMap<_, Vec<usize>> = HashMap::new();
+    for (i, (_, k)) in keyed.iter().enumerate() {
+        by_group.entry((k.0, k.1)).or_default().push(i);
+    }
     for (r, k) in &keyed {
-        let covering = keyed.iter().find(|(_, w)| {
+        let peers = by_group.get(&(k.0, k.1)).map_or(&[][..], Vec::as_slice);
+        let covering = peers.iter().map(|i| &keyed[*i]).find(|(_, w)| {
             w != k
                 && w.0 == k.0
                 && w.1 == k.1
