@@ -8,46 +8,156 @@
     reason = "hcl::eval::Func takes its arguments by value"
 )]
 
+use std::rc::Rc;
+
 use hcl::Value;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
-use hcl_edit::expr::Expression;
+use hcl_edit::expr::{Expression, Traversal, TraversalOperator};
+use hcl_edit::visit_mut::{VisitMut, visit_expr_mut};
 
 /// Upper bound on collection sizes we expand (`count`, `for_each`, `range`): larger ones are
 /// treated as unknown rather than risking memory on hostile input.
 pub(crate) const MAX_EXPANSION: usize = 4096;
 
-/// Names visible to an expression: `var`, `local`, and per-instance `each`/`count`/iterators.
+/// Names visible to an expression: `var`, `local`, `path`, and per-instance `each`, `count` and
+/// `dynamic` iterators.
+///
+/// Evaluation first replaces every reference to these names by the value it points at (walking
+/// the values by reference), then evaluates the rest with `hcl::eval` in a context holding only
+/// the functions. `hcl::eval` clones a variable's whole value on every reference, which made
+/// `var.rules[...]` in a module with a large rule table cost a copy of every variable.
 #[derive(Clone)]
 pub(crate) struct Scope {
-    ctx: Context<'static>,
+    /// `var`, `local`, `path`.
+    names: Rc<Vec<(String, Value)>>,
+    /// `each`, `count`, iterators; later entries shadow earlier ones.
+    extra: Rc<Vec<(String, Value)>>,
+    funcs: Rc<Context<'static>>,
 }
 
 impl Scope {
     /// A scope with the module's variables and locals (objects of known values only).
     pub(crate) fn new(vars: hcl::Map<String, Value>, locals: hcl::Map<String, Value>) -> Self {
-        let mut ctx = Context::new();
-        ctx.declare_var("var", Value::Object(vars));
-        ctx.declare_var("local", Value::Object(locals));
         let mut path = hcl::Map::new();
         path.insert("module".to_owned(), Value::String(".".to_owned()));
         path.insert("root".to_owned(), Value::String(".".to_owned()));
-        ctx.declare_var("path", Value::Object(path));
-        declare_functions(&mut ctx);
-        Self { ctx }
+        let mut funcs = Context::new();
+        declare_functions(&mut funcs);
+        Self {
+            names: Rc::new(vec![
+                ("var".to_owned(), Value::Object(vars)),
+                ("local".to_owned(), Value::Object(locals)),
+                ("path".to_owned(), Value::Object(path)),
+            ]),
+            extra: Rc::new(Vec::new()),
+            funcs: Rc::new(funcs),
+        }
     }
 
     /// This scope plus one more name (`each`, `count`, a `dynamic` iterator).
     pub(crate) fn with(&self, name: &str, value: Value) -> Self {
-        let mut ctx = self.ctx.clone();
-        ctx.declare_var(name, value);
-        Self { ctx }
+        let mut extra = (*self.extra).clone();
+        extra.push((name.to_owned(), value));
+        Self {
+            names: Rc::clone(&self.names),
+            extra: Rc::new(extra),
+            funcs: Rc::clone(&self.funcs),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.extra
+            .iter()
+            .rev()
+            .chain(self.names.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// Evaluates `expr`; `None` when anything in it is not known statically.
     pub(crate) fn eval(&self, expr: &Expression) -> Option<Value> {
-        let expr: hcl::Expression = expr.clone().into();
-        expr.evaluate(&self.ctx).ok()
+        let mut expr = expr.clone();
+        Resolver { scope: self }.visit_expr_mut(&mut expr);
+        let expr: hcl::Expression = expr.into();
+        expr.evaluate(&self.funcs).ok()
     }
+}
+
+/// Replaces references to scope names by their values.
+struct Resolver<'a> {
+    scope: &'a Scope,
+}
+
+impl VisitMut for Resolver<'_> {
+    fn visit_expr_mut(&mut self, node: &mut Expression) {
+        match node {
+            Expression::Variable(v) => {
+                if let Some(value) = self.scope.lookup(v.as_str()) {
+                    *node = literal(value);
+                }
+            }
+            Expression::Traversal(t) => {
+                for op in &mut t.operators {
+                    if let TraversalOperator::Index(e) = op.value_mut() {
+                        self.visit_expr_mut(e);
+                    }
+                }
+                let Expression::Variable(root) = &t.expr else {
+                    self.visit_expr_mut(&mut t.expr);
+                    return;
+                };
+                // An unknown name, or a missing key, stays: evaluating it fails (unknown).
+                if let Some(base) = self.scope.lookup(root.as_str())
+                    && let Some(resolved) = navigate(base, &t.operators, &self.scope.funcs)
+                {
+                    *node = resolved;
+                }
+            }
+            _ => visit_expr_mut(self, node),
+        }
+    }
+}
+
+/// Follows `operators` from `base` by reference; the value reached (with any splat and the
+/// operators after it left to `hcl::eval`), or `None` when a key or index is missing.
+fn navigate(
+    base: &Value,
+    operators: &[hcl_edit::Decorated<TraversalOperator>],
+    funcs: &Context<'static>,
+) -> Option<Expression> {
+    let mut cur = base;
+    let mut consumed = 0;
+    for op in operators {
+        cur = match op.value() {
+            TraversalOperator::GetAttr(name) => cur.as_object()?.get(name.as_str())?,
+            TraversalOperator::Index(e) => {
+                let key = hcl::Expression::from(e.clone()).evaluate(funcs).ok()?;
+                match (cur, key) {
+                    (Value::Object(m), Value::String(k)) => m.get(&k)?,
+                    (Value::Array(a), k) => a.get(usize::try_from(as_int(&k)?).ok()?)?,
+                    _ => return None,
+                }
+            }
+            TraversalOperator::LegacyIndex(i) => {
+                cur.as_array()?.get(usize::try_from(*i.value()).ok()?)?
+            }
+            _ => break,
+        };
+        consumed += 1;
+    }
+    let value = literal(cur);
+    if consumed == operators.len() {
+        Some(value)
+    } else {
+        Some(Expression::Traversal(Box::new(Traversal::new(
+            value,
+            operators[consumed..].to_vec(),
+        ))))
+    }
+}
+
+fn literal(v: &Value) -> Expression {
+    hcl::Expression::from(v.clone()).into()
 }
 
 impl Scope {
