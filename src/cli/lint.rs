@@ -113,7 +113,9 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
         Format::Sarif => report::sarif::render(&r),
         Format::Markdown => report::markdown::render(&r),
     };
-    write(args.output.as_deref(), &text)?;
+    if write(args.output.as_deref(), &text)? == Written::PipeClosed {
+        return Ok(super::Outcome::Success);
+    }
     if !loaded.errors.is_empty() {
         return Ok(super::Outcome::PartialFailure);
     }
@@ -129,13 +131,25 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
     })
 }
 
-fn write(output: Option<&Path>, text: &str) -> miette::Result<()> {
+/// Whether the reader of standard output went away (`tighten lint | head`): that is not an
+/// error, and the run exits 0.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    All,
+    PipeClosed,
+}
+
+fn write(output: Option<&Path>, text: &str) -> miette::Result<Written> {
     if let Some(p) = output {
-        return std::fs::write(p, text)
+        std::fs::write(p, text)
             .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write {}", p.display()));
+            .wrap_err_with(|| format!("cannot write {}", p.display()))?;
+        return Ok(Written::All);
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).into_diagnostic()?;
-    out.flush().into_diagnostic()
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(Written::All),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Written::PipeClosed),
+        Err(e) => Err(e).into_diagnostic(),
+    }
 }

@@ -249,7 +249,13 @@ pub(crate) fn build(
         .filter(|f| {
             matches!(
                 f.name.as_str(),
-                "protocol" | "ip_protocol" | "from_port" | "to_port" | "description" | "type"
+                "protocol"
+                    | "ip_protocol"
+                    | "from_port"
+                    | "to_port"
+                    | "description"
+                    | "type"
+                    | "security_group_id"
             )
         })
         .map(|f| AttrSite {
