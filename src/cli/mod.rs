@@ -5,8 +5,10 @@
 mod by_group;
 mod demo;
 mod evidence;
+mod explain;
 mod ingest;
 mod ingest_config;
+mod lint;
 mod progress;
 
 use std::process::ExitCode;
@@ -30,6 +32,10 @@ enum Command {
     Evidence(evidence::EvidenceArgs),
     /// Run the main job on the shipped example data, in a temporary store.
     Demo(demo::DemoArgs),
+    /// Static checks of the Terraform security groups under a directory.
+    Lint(lint::LintArgs),
+    /// Show the documentation of a check (or list the checks).
+    Explain(explain::ExplainArgs),
 }
 
 /// What a command reports back to `main`: the exit code it asks for.
@@ -39,6 +45,8 @@ pub(crate) enum Outcome {
     Success,
     /// Some inputs failed (already reported); the rest was done.
     PartialFailure,
+    /// Findings at or above `--fail-on` were reported.
+    Findings,
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -60,10 +68,13 @@ pub fn main() -> ExitCode {
         Command::Ingest(cmd) => ingest::run(cmd),
         Command::Evidence(args) => evidence::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Explain(args) => explain::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::PartialFailure) => ExitCode::from(2),
+        Ok(Outcome::Findings) => ExitCode::from(1),
         Err(report) => {
             if is_broken_pipe(&report) {
                 return ExitCode::SUCCESS;

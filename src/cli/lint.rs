@@ -1,0 +1,155 @@
+//! `tighten lint`: static checks of the Terraform security groups under a directory.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use miette::{Context, IntoDiagnostic};
+
+use crate::analysis::{self, Config, Severity};
+use crate::report::{self, Report, Stats};
+use crate::terraform::{self, LoadOptions, state};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Graphical diagnostics with source snippets.
+    Human,
+    /// JSON, schema version 1.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// Lowest severity that makes the run fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Any finding.
+    Note,
+    /// Never fail on findings (input errors still exit 2).
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LintArgs {
+    /// Directory (or single file) to lint.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Terraform state (`terraform.tfstate` v4 or `terraform show -json` output); default: DIR/terraform.tfstate when present.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Lowest severity that makes the run exit 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    fail_on: FailOn,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Configuration file; default: tighten.toml in DIR or a parent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Variable values (`.tfvars`), applied after terraform.tfvars and *.auto.tfvars.
+    #[arg(long = "var-file")]
+    var_files: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
+    let config = match args.config.clone().or_else(|| Config::find(&args.dir)) {
+        Some(p) => Config::read(&p)?,
+        None => Config::default(),
+    };
+    if !args.dir.exists() {
+        return Err(miette::miette!("{} does not exist", args.dir.display()));
+    }
+    let opts = LoadOptions {
+        var_files: args.var_files.clone(),
+    };
+    let mut loaded = terraform::load(&args.dir, &opts)?;
+    let state_path = args.state.clone().or_else(|| {
+        let p = args.dir.join("terraform.tfstate");
+        p.is_file().then_some(p)
+    });
+    let mut linked_groups = 0;
+    if let Some(p) = &state_path {
+        let st = state::read(p)?;
+        terraform::link_state(&mut loaded.model, &st);
+        linked_groups = loaded
+            .model
+            .groups
+            .iter()
+            .filter(|g| g.deployed_id.is_some())
+            .count();
+    }
+    let outcome = analysis::lint(&loaded, &config, analysis::suppress::today());
+    let stats = Stats {
+        files: loaded.files.len(),
+        groups: loaded.model.groups.len(),
+        rules: loaded.model.rules.len(),
+        unknown_expansions: loaded.model.unknown_expansions.len(),
+        state: state_path,
+        linked_groups,
+    };
+    let r = Report {
+        outcome: &outcome,
+        files: &loaded.files,
+        errors: &loaded.errors,
+        stats,
+    };
+    let text = match args.format {
+        Format::Human => {
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            report::human::render(&r, color, 100)
+        }
+        Format::Json => report::json::render(&r),
+        Format::Sarif => report::sarif::render(&r),
+        Format::Markdown => report::markdown::render(&r),
+    };
+    if write(args.output.as_deref(), &text)? == Written::PipeClosed {
+        return Ok(super::Outcome::Success);
+    }
+    if !loaded.errors.is_empty() {
+        return Ok(super::Outcome::PartialFailure);
+    }
+    let min = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    Ok(match min {
+        Some(min) if report::at_or_above(&outcome.diagnostics, min) > 0 => super::Outcome::Findings,
+        _ => super::Outcome::Success,
+    })
+}
+
+/// Whether the reader of standard output went away (`tighten lint | head`): that is not an
+/// error, and the run exits 0.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    All,
+    PipeClosed,
+}
+
+fn write(output: Option<&Path>, text: &str) -> miette::Result<Written> {
+    if let Some(p) = output {
+        std::fs::write(p, text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", p.display()))?;
+        return Ok(Written::All);
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(Written::All),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Written::PipeClosed),
+        Err(e) => Err(e).into_diagnostic(),
+    }
+}

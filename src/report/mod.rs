@@ -1,0 +1,130 @@
+//! Report stage: one file per output format, all rendering the same [`Report`]. Renderers
+//! compute nothing about security groups; they place findings in files and format them.
+
+pub mod human;
+pub mod json;
+pub mod markdown;
+pub mod sarif;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::analysis::{Diagnostic, Outcome, Severity};
+use crate::model::Loc;
+use crate::terraform::{LoadError, SourceFile};
+
+/// Everything a renderer needs.
+pub struct Report<'a> {
+    /// Findings and counts.
+    pub outcome: &'a Outcome,
+    /// Source files, for positions and snippets.
+    pub files: &'a [SourceFile],
+    /// Input errors (syntax errors, unreadable files).
+    pub errors: &'a [LoadError],
+    /// Counts about the input.
+    pub stats: Stats,
+}
+
+/// Counts about the input, for summaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Terraform files read.
+    pub files: usize,
+    /// Security groups in the model.
+    pub groups: usize,
+    /// Rule entries in the model.
+    pub rules: usize,
+    /// `count`/`for_each`/`dynamic` collections or module inputs that could not be evaluated.
+    pub unknown_expansions: usize,
+    /// The state file linked, if any.
+    pub state: Option<PathBuf>,
+    /// Groups linked to a deployed id through state.
+    pub linked_groups: usize,
+}
+
+/// A 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1, in characters.
+    pub column: usize,
+}
+
+impl Report<'_> {
+    fn texts(&self) -> HashMap<&Path, &str> {
+        self.files
+            .iter()
+            .map(|f| (f.path.as_path(), f.text.as_str()))
+            .collect()
+    }
+
+    /// Start and end positions of `loc`.
+    pub fn positions(&self, loc: &Loc) -> (Position, Position) {
+        let texts = self.texts();
+        let text = texts.get(loc.file.as_path()).copied().unwrap_or_default();
+        (
+            position(text, loc.bytes.start),
+            position(text, loc.bytes.end),
+        )
+    }
+
+    /// Findings per severity: `(error, warning, note)`.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let n = |s: Severity| {
+            self.outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == s)
+                .count()
+        };
+        (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
+    }
+
+    fn text_of(&self, file: &Path) -> &str {
+        self.files
+            .iter()
+            .find(|f| f.path == file)
+            .map_or("", |f| f.text.as_str())
+    }
+}
+
+/// Position of byte `offset` in `text` (clamped to the text).
+pub fn position(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// A path as a forward-slash string for output.
+pub fn display_path(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// The part of `loc` on its first line (so that a whole-block span labels the block's head).
+pub(crate) fn head(text: &str, loc: &Loc) -> std::ops::Range<usize> {
+    let boundary = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = boundary(loc.bytes.start);
+    let end = boundary(loc.bytes.end).max(start);
+    let line_end = text[start..end].find('\n').map_or(end, |i| start + i);
+    start..line_end
+}
+
+/// Sorted findings of one severity or above.
+pub fn at_or_above(diags: &[Diagnostic], min: Severity) -> usize {
+    diags.iter().filter(|d| d.severity >= min).count()
+}
