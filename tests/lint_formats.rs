@@ -166,6 +166,21 @@ fn exit_codes() {
         2,
     );
     stdout(&["explain", "SG999"], 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tighten.toml"),
+        "[checks.SG001]\nenabeld = true\n",
+    )
+    .unwrap();
+    std::fs::copy(format!("{FORMATS}/main.tf"), dir.path().join("main.tf")).unwrap();
+    let out = tighten()
+        .args(["lint", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown field `enabeld`"), "{err}");
+    assert!(err.contains("tighten.toml:2:1"), "{err}");
 }
 
 #[test]
