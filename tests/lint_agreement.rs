@@ -207,16 +207,16 @@ fn trivy_good_examples_pass_and_bad_examples_fail() {
         let codes: &[CheckCode] = match id {
             "AWS-0099" | "AWS-0124" => &[CheckCode::Sg005],
             "AWS-0107" => &[CheckCode::Sg001, CheckCode::Sg002, CheckCode::Sg003],
-            // Public egress: tighten's checks are about ingress; unrestricted egress is AWS's
-            // default and out of scope for now.
-            "AWS-0104" => continue,
+            // Public egress: SG012, which is off by default (enabled below).
+            "AWS-0104" => &[CheckCode::Sg012],
             other => panic!("unexpected trivy check {other}"),
         };
         for ex in c["examples"].as_array().unwrap() {
             let file = corpus()
                 .join("aquasecurity__trivy-checks")
                 .join(ex["file"].as_str().unwrap());
-            let (failed, _) = failing(&file, &Config::default(), codes);
+            let config = Config::parse("[checks.SG012]\nenabled = true\n", "t.toml").unwrap();
+            let (failed, _) = failing(&file, &config, codes);
             let expect_fail = ex["expected"].as_str().unwrap().contains("fail");
             assert_eq!(!failed.is_empty(), expect_fail, "{id} {}", file.display());
             seen.push(format!(
@@ -225,5 +225,5 @@ fn trivy_good_examples_pass_and_bad_examples_fail() {
             ));
         }
     }
-    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(seen.len(), 10, "{seen:?}");
 }

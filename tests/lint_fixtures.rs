@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use tighten::analysis::config::CheckConfig;
 use tighten::analysis::{self, CheckCode, Config};
 use tighten::report::{self, Report, Stats};
 use tighten::terraform::{self, LoadOptions};
@@ -36,7 +37,16 @@ fn regions(text: &str) -> Vec<(usize, Vec<String>)> {
 fn run(code: CheckCode) -> (terraform::Loaded, analysis::Outcome) {
     let loaded = terraform::load(&fixture_dir(code), &LoadOptions::default()).unwrap();
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    let outcome = analysis::lint(&loaded, &Config::default(), TODAY);
+    // The check under test runs even when it is off by default.
+    let mut config = Config::default();
+    config.checks.insert(
+        code,
+        CheckConfig {
+            enabled: Some(true),
+            severity: None,
+        },
+    );
+    let outcome = analysis::lint(&loaded, &config, TODAY);
     (loaded, outcome)
 }
 
@@ -147,6 +157,10 @@ fn sg010() {
 #[test]
 fn sg011() {
     check_fixture(CheckCode::Sg011);
+}
+#[test]
+fn sg012() {
+    check_fixture(CheckCode::Sg012);
 }
 
 /// The registry guard: codes unique, names unique, every check documented under the fixed

@@ -96,7 +96,7 @@ fn sarif_validates_against_the_official_schema() {
         serde_json::from_str(&stdout(&["lint", FORMATS, "--format", "sarif"], 1)).unwrap();
     let run = &log["runs"][0];
     assert_eq!(log["version"], "2.1.0");
-    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 11);
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 12);
     assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "SG001");
     assert_eq!(
         run["tool"]["driver"]["rules"][0]["fullDescription"]["text"]
@@ -166,6 +166,21 @@ fn exit_codes() {
         2,
     );
     stdout(&["explain", "SG999"], 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tighten.toml"),
+        "[checks.SG001]\nenabeld = true\n",
+    )
+    .unwrap();
+    std::fs::copy(format!("{FORMATS}/main.tf"), dir.path().join("main.tf")).unwrap();
+    let out = tighten()
+        .args(["lint", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown field `enabeld`"), "{err}");
+    assert!(err.contains("tighten.toml:2:1"), "{err}");
 }
 
 #[test]
@@ -210,7 +225,7 @@ fn explain_prints_the_check_docs() {
     assert!(text.starts_with("# SG001 public-admin-port\n"), "{text}");
     assert!(text.ends_with("Default severity: error\n"), "{text}");
     let list = stdout(&["explain"], 0);
-    assert_eq!(list.lines().count(), 11);
+    assert_eq!(list.lines().count(), 12);
     assert!(list.starts_with("SG001  public-admin-port      error    Remote-administration port open to the internet\n"), "{list}");
 }
 

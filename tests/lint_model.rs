@@ -74,6 +74,8 @@ fn evaluates_what_is_known() {
             ),
         ]
     );
+    assert_eq!(m.rules_of(&m.groups[0]).count(), 7);
+    assert_eq!(m.rules_of(&m.groups[1]).count(), 1);
     let db = m.rules.last().unwrap();
     assert_eq!(
         db.group,

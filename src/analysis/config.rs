@@ -106,7 +106,7 @@ impl Config {
         self.checks
             .get(&code)
             .and_then(|c| c.enabled)
-            .unwrap_or(true)
+            .unwrap_or(code.meta().default_enabled)
     }
 
     /// The severity `code` reports with.

@@ -70,6 +70,8 @@ pub struct Meta {
     pub evidence: EvidenceNeed,
     /// The Markdown docs (`docs/checks/SG0xx.md`).
     pub docs: &'static str,
+    /// Whether the check runs without being enabled in `tighten.toml`.
+    pub default_enabled: bool,
 }
 
 /// A secondary location with a message.

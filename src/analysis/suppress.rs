@@ -21,7 +21,7 @@ use crate::terraform::SourceFile;
 
 /// Checks that a checkov, trivy or tfsec id stands for.
 fn foreign(id: &str) -> &'static [CheckCode] {
-    use CheckCode::{Sg001, Sg002, Sg003, Sg004, Sg005};
+    use CheckCode::{Sg001, Sg002, Sg003, Sg004, Sg005, Sg012};
     match id.trim().to_ascii_uppercase().as_str() {
         "CKV_AWS_24" | "CKV_AWS_25" => &[Sg001],
         "CKV_AWS_260" => &[Sg004],
@@ -36,6 +36,7 @@ fn foreign(id: &str) -> &'static [CheckCode] {
         "AVD-AWS-0107" | "AWS-0107" | "AWS-EC2-NO-PUBLIC-INGRESS-SGR" => {
             &[Sg001, Sg002, Sg003, Sg004]
         }
+        "AVD-AWS-0104" | "AWS-0104" | "AWS-EC2-NO-PUBLIC-EGRESS-SGR" | "CKV_AWS_382" => &[Sg012],
         _ => &[],
     }
 }

@@ -290,6 +290,14 @@ impl Model {
             .find(|g| g.root == root && g.address.to_string() == address)
     }
 
+    /// The rules (ingress and egress) that belong to `group`.
+    pub fn rules_of<'a>(&'a self, group: &'a SecurityGroup) -> impl Iterator<Item = &'a Rule> {
+        let address = group.address.to_string();
+        self.rules.iter().filter(move |r| {
+            r.root == group.root && matches!(&r.group, GroupRef::Address(a) if *a == address)
+        })
+    }
+
     /// Rules whose attribute `name` is defined by the same bytes as `site`: editing those bytes
     /// changes all of them.
     pub fn rules_sharing<'a>(

@@ -15,6 +15,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG007.md"),
+    default_enabled: true,
 };
 
 /// The identity of a rule entry as AWS sees it.

@@ -14,6 +14,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG009.md"),
+    default_enabled: true,
 };
 
 fn problem(r: &Rule) -> Option<(String, &'static str)> {

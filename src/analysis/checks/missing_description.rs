@@ -15,6 +15,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG005.md"),
+    default_enabled: true,
 };
 
 /// Reports groups and rule declarations (once per block, not per source) without description.

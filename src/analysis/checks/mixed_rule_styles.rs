@@ -16,6 +16,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG006.md"),
+    default_enabled: true,
 };
 
 /// Reports each standalone rule resource attached to a group that also has inline rules.

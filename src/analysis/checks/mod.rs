@@ -9,6 +9,7 @@ mod mixed_rule_styles;
 mod public_admin_port;
 mod public_all_ports;
 mod public_database_port;
+mod public_egress;
 mod public_http_port;
 mod shadowed_rule;
 mod unused_suppression;
@@ -45,11 +46,13 @@ pub enum CheckCode {
     Sg010,
     /// A `tighten:ignore` comment past its expiry date.
     Sg011,
+    /// Egress to the internet (off by default).
+    Sg012,
 }
 
 impl CheckCode {
     /// All checks in code order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Sg001,
         Self::Sg002,
         Self::Sg003,
@@ -61,6 +64,7 @@ impl CheckCode {
         Self::Sg009,
         Self::Sg010,
         Self::Sg011,
+        Self::Sg012,
     ];
 
     /// The check's metadata.
@@ -77,6 +81,7 @@ impl CheckCode {
             Self::Sg009 => &invalid_rule::META,
             Self::Sg010 => &unused_suppression::META,
             Self::Sg011 => &expired_suppression::META,
+            Self::Sg012 => &public_egress::META,
         }
     }
 
@@ -95,6 +100,7 @@ impl CheckCode {
             // Produced by the suppression pass, which sees the comments.
             Self::Sg010 => unused_suppression::check(cx, out),
             Self::Sg011 => expired_suppression::check(cx, out),
+            Self::Sg012 => public_egress::check(cx, out),
         }
     }
 
@@ -112,6 +118,7 @@ impl CheckCode {
             Self::Sg009 => "SG009",
             Self::Sg010 => "SG010",
             Self::Sg011 => "SG011",
+            Self::Sg012 => "SG012",
         }
     }
 

@@ -12,6 +12,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG001.md"),
+    default_enabled: true,
 };
 
 /// Reports ingress from the internet to a configured admin port.

@@ -13,6 +13,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG003.md"),
+    default_enabled: true,
 };
 
 /// Reports ingress from the internet to every port of a protocol, or to every protocol.

@@ -16,6 +16,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG008.md"),
+    default_enabled: true,
 };
 
 fn source_covers(wide: &Source, narrow: &Source) -> bool {

@@ -13,6 +13,7 @@ pub(crate) const META: Meta = Meta {
     fix: FixAvailability::None,
     evidence: EvidenceNeed::None,
     docs: include_str!("../../../docs/checks/SG010.md"),
+    default_enabled: true,
 };
 
 /// Nothing to do on the model: see `analysis::suppress`.
