@@ -3,6 +3,7 @@
 //! Stages (each a module): `ingest` parses the outside world, `store` keeps the evidence in `SQLite`,
 //! `cli` parses arguments and is (with `report`) the only place that prints.
 
+pub mod aws;
 pub mod cli;
 pub mod ingest;
 pub mod store;

@@ -39,7 +39,7 @@ pub struct GroupState {
 /// One deployed rule entry: one source (AWS counts each CIDR, group or prefix list as an entry).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeployedRule {
-    /// `sgr-…` when the source tells (EC2 DescribeSecurityGroupRules); Config does not.
+    /// `sgr-…` when the source tells (EC2 `DescribeSecurityGroupRules`); Config does not.
     pub rule_id: Option<String>,
     /// IANA protocol number; -1 for all.
     pub protocol: i32,
