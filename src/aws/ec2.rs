@@ -54,8 +54,7 @@ impl Aws {
             resource: format!("EC2 in {region}"),
             bucket: None,
             endpoint: self.endpoint_name(),
-            read_timeout: self.limits.read_timeout,
-            max_attempts: self.limits.max_attempts,
+            limits: self.limits,
         };
         self.runtime.block_on(async {
             let mut interfaces = Vec::new();

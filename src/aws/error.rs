@@ -212,8 +212,7 @@ pub(crate) struct Call<'a> {
     /// The bucket, for S3 calls.
     pub bucket: Option<&'a str>,
     pub endpoint: String,
-    pub read_timeout: Duration,
-    pub max_attempts: u32,
+    pub limits: super::Limits,
 }
 
 /// Error codes that mean "the credentials are not valid" rather than "not allowed".
@@ -257,8 +256,7 @@ where
         resource,
         bucket,
         endpoint,
-        read_timeout,
-        max_attempts,
+        limits,
     } = call;
     match err {
         SdkError::ServiceError(context) => {
@@ -323,7 +321,7 @@ where
                     operation,
                     resource,
                     code: code.unwrap_or_else(|| format!("HTTP {status}")),
-                    attempts: max_attempts,
+                    attempts: limits.max_attempts,
                 };
             }
             AwsError::Service {
@@ -337,11 +335,12 @@ where
                 },
             }
         }
+        // The SDK's attempt (or whole-call) bound ran out.
         SdkError::TimeoutError(_) => AwsError::Timeout {
             operation,
             resource,
             endpoint,
-            after: read_timeout,
+            after: limits.attempt_timeout,
         },
         SdkError::DispatchFailure(failure) => {
             if refused(err) {
@@ -359,7 +358,7 @@ where
                     operation,
                     resource,
                     endpoint,
-                    after: read_timeout,
+                    after: limits.read_timeout,
                 }
             } else {
                 AwsError::Unreachable {

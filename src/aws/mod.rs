@@ -270,8 +270,7 @@ mod tests {
                 resource: "s3://logs".to_owned(),
                 bucket: Some("logs"),
                 endpoint: aws.endpoint_name(),
-                read_timeout: READ_TIMEOUT,
-                max_attempts: MAX_ATTEMPTS,
+                limits: Limits::default(),
             },
         );
         assert!(

@@ -74,8 +74,7 @@ impl Aws {
             resource: url.to_owned(),
             bucket: Some(&bucket),
             endpoint: self.endpoint_name(),
-            read_timeout: self.limits.read_timeout,
-            max_attempts: self.limits.max_attempts,
+            limits: self.limits,
         };
         self.runtime.block_on(async {
             let mut listing = S3Listing::default();
@@ -184,8 +183,7 @@ async fn download(
         resource: resource.clone(),
         bucket: Some(&object.bucket),
         endpoint: endpoint.clone(),
-        read_timeout: limits.read_timeout,
-        max_attempts: limits.max_attempts,
+        limits,
     };
     let response = match client
         .get_object()
