@@ -61,7 +61,7 @@ pub enum AwsError {
     #[diagnostic(
         code(tighten::aws::access_denied),
         help(
-            "the identity needs read-only permissions: s3:ListBucket and s3:GetObject on the bucket, ec2:Describe* and ec2:GetManagedPrefixListEntries; docs/aws.md has a minimal IAM policy"
+            "the identity needs read-only permissions: s3:ListBucket and s3:GetObject on the bucket, ec2:Describe* and ec2:GetManagedPrefixListEntries; the README has a minimal IAM policy (Live AWS: S3 and EC2)"
         )
     )]
     AccessDenied {

@@ -34,6 +34,7 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
         strict: false,
         source_cap: DEFAULT_SOURCE_CAP,
         threads: None,
+        s3: super::aws_sources::S3Options::default(),
         part_rows: super::ingest::DEFAULT_PART_ROWS,
         quiet: true,
     };

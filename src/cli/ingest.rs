@@ -16,6 +16,8 @@ pub(crate) enum IngestCommand {
     FlowLogs(FlowLogsArgs),
     /// AWS Config snapshots and history: which groups and addresses each interface had, when.
     AwsConfig(super::ingest_config::AwsConfigArgs),
+    /// A live, read-only snapshot of network interfaces and security groups (EC2 Describe calls).
+    Ec2(super::aws_sources::Ec2Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -23,10 +25,13 @@ pub(crate) struct FlowLogsArgs {
     /// The evidence store (`SQLite` file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
-    /// Files or directories (walked recursively; .log, .log.gz, .gz, .txt and files without an
-    /// extension are tried, others skipped).
+    /// Files, directories (walked recursively; .log, .log.gz, .gz, .txt and files without an
+    /// extension are tried, others skipped) or `s3://bucket/prefix` (default and Hive-style key
+    /// layouts; objects pruned by the date in their key with --since/--until).
     #[arg(required = true)]
     pub(crate) sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) s3: super::aws_sources::S3Options,
     /// Refuse a file with any malformed line (nothing of it is stored).
     #[arg(long)]
     pub(crate) strict: bool,
@@ -53,6 +58,7 @@ pub(crate) const DEFAULT_PART_ROWS: usize = 200_000;
 pub(crate) fn run(cmd: IngestCommand) -> miette::Result<Outcome> {
     match cmd {
         IngestCommand::AwsConfig(args) => super::ingest_config::run(&args),
+        IngestCommand::Ec2(args) => super::aws_sources::ec2(&args),
         IngestCommand::FlowLogs(args) => {
             let report = ingest_flow_logs(&args)?;
             if !args.quiet {
@@ -77,6 +83,7 @@ pub(crate) struct Report {
     pub(crate) unchanged: u64,
     pub(crate) duplicates: u64,
     pub(crate) skipped: u64,
+    pub(crate) pruned: u64,
     pub(crate) failed: u64,
 }
 
@@ -93,7 +100,8 @@ impl Report {
         for (n, what) in [
             (self.unchanged, "already ingested, unchanged"),
             (self.duplicates, "same content as an ingested file"),
-            (self.skipped, "skipped for their extension"),
+            (self.skipped, "skipped for their extension or key"),
+            (self.pruned, "S3 objects outside --since/--until"),
             (self.failed, "failed"),
         ] {
             if n > 0 {
@@ -105,7 +113,12 @@ impl Report {
 }
 
 pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
-    let walked = walk(&args.sources)?;
+    let (s3_urls, local): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .sources
+        .iter()
+        .cloned()
+        .partition(|s| super::aws_sources::is_s3(s));
+    let walked = walk(&local)?;
     let mut store = Store::open(&args.db, args.source_cap)?;
     let mut report = Report {
         skipped: walked.skipped.len() as u64,
@@ -199,6 +212,19 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     );
     progress.finish();
     result?;
+    if !s3_urls.is_empty() {
+        let s3 =
+            super::aws_sources::flow_logs(&mut store, &s3_urls, &args.s3, options, args.quiet)?;
+        report.stored += s3.stored;
+        report.records += s3.records;
+        report.malformed += s3.malformed;
+        report.rows += s3.rows;
+        report.unchanged += s3.unchanged;
+        report.duplicates += s3.duplicates;
+        report.skipped += s3.skipped;
+        report.pruned += s3.pruned;
+        report.failed += s3.failed;
+    }
     Ok(report)
 }
 

@@ -15,10 +15,13 @@ pub(crate) struct AwsConfigArgs {
     /// The evidence store (an `SQLite` file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
-    /// Files or directories of AWS Config snapshot/history files (JSON, plain or gzip), or
-    /// `aws configservice get-resource-config-history` output.
+    /// Files or directories of AWS Config snapshot/history files (JSON, plain or gzip), output of
+    /// `aws configservice get-resource-config-history`, or `s3://bucket/prefix` where Config
+    /// delivers (objects pruned by the date in their key with --since/--until).
     #[arg(required = true)]
     pub(crate) sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) s3: super::aws_sources::S3Options,
     /// No summary line.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -37,7 +40,12 @@ struct Report {
 
 pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
     let mut store = Store::open(&args.db, crate::store::DEFAULT_SOURCE_CAP)?;
-    let walked = walk(&args.sources, is_config_file)?;
+    let (s3_urls, local): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .sources
+        .iter()
+        .cloned()
+        .partition(|s| super::aws_sources::is_s3(s));
+    let walked = walk(&local, is_config_file)?;
     let mut report = Report {
         skipped: walked.skipped.len() as u64,
         ..Report::default()
@@ -55,6 +63,15 @@ pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
                 eprintln!("{e:?}");
             }
         }
+    }
+    if !s3_urls.is_empty() {
+        let s3 = super::aws_sources::aws_config(&mut store, &s3_urls, &args.s3)?;
+        report.stored += s3.stored;
+        report.items += s3.records;
+        report.new_items += s3.rows as u64;
+        report.unchanged += s3.unchanged + s3.duplicates;
+        report.skipped += s3.skipped + s3.pruned;
+        report.failed += s3.failed;
     }
     if !args.quiet {
         let mut line = format!(

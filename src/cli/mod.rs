@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success (or nothing at or above `--fail-on`), 1 findings, 2 tool error.
 
+mod aws_sources;
 mod by_group;
 mod demo;
 mod evidence;

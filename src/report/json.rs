@@ -1,4 +1,4 @@
-//! Report stage: JSON output, schema version 1 (documented in `docs/lint.md`). Fields are only
+//! Report stage: JSON output, schema version 1 (documented in the README, "Output formats"). Fields are only
 //! ever added within a schema version; `evidence` and `suggestion` are reserved (null) until
 //! the evidence checks and fixes fill them.
 

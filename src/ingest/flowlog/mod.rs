@@ -75,6 +75,26 @@ pub fn read_path(
     }
 }
 
+/// Reads a file already in memory (an S3 object); `name` only names it in messages.
+pub fn read_bytes(
+    name: &Path,
+    bytes: &[u8],
+    options: ReadOptions,
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(bytes);
+        read_lines_in_parts(
+            name,
+            BufReader::with_capacity(256 * 1024, decoder),
+            options,
+            on_part,
+        )
+    } else {
+        read_lines_in_parts(name, bytes, options, on_part)
+    }
+}
+
 /// A reader that reports how many bytes went through it.
 struct Counting<'a, R> {
     inner: R,
