@@ -250,6 +250,7 @@ fn s3_lists_every_layout_and_prunes_by_key_date() {
                 ReadOptions {
                     source_cap: 16,
                     strict: true,
+                    part_rows: 0,
                 },
             )
             .unwrap();

@@ -10,6 +10,7 @@ use crate::ingest::IngestError;
 use crate::ingest::awsconfig::{read_config, snapshot_observations};
 use crate::ingest::flowlog::parallel::hash_bytes;
 use crate::ingest::flowlog::{ReadOptions, read_bytes};
+use crate::ingest::inventory::PrefixListState;
 use crate::store::{Committed, LedgerEntry, Store, StoreError};
 
 /// Options of commands that read from S3.
@@ -260,12 +261,18 @@ pub(crate) fn ec2(args: &Ec2Args) -> miette::Result<Outcome> {
     let mut store = Store::open(&args.db, crate::store::DEFAULT_SOURCE_CAP)?;
     let aws = Aws::connect(&args.aws)?;
     for snapshot in aws.ec2_snapshot()? {
-        let (interfaces, groups) = (snapshot.interfaces.len(), snapshot.groups.len());
+        let region = snapshot.region.clone();
+        let (interfaces, groups, lists) = (
+            snapshot.interfaces.len(),
+            snapshot.groups.len(),
+            snapshot.prefix_lists.len(),
+        );
         let document = serde_json::json!({
             "region": snapshot.region,
             "taken_at": snapshot.taken_at,
             "interfaces": snapshot.interfaces,
             "groups": snapshot.groups,
+            "prefix_lists": snapshot.prefix_lists.iter().map(|p| (&p.id, &p.entries)).collect::<Vec<_>>(),
         });
         let entry = LedgerEntry {
             kind: "ec2",
@@ -275,17 +282,25 @@ pub(crate) fn ec2(args: &Ec2Args) -> miette::Result<Outcome> {
             content_hash: hash_bytes(document.to_string().as_bytes()),
             fields: String::new(),
         };
+        let prefix_lists = snapshot
+            .prefix_lists
+            .into_iter()
+            .map(|p| PrefixListState {
+                id: p.id,
+                name: p.name,
+                entries: p.entries,
+            })
+            .collect();
         let observations = snapshot_observations(
             snapshot.taken_at * 1000,
             snapshot.interfaces,
             snapshot.groups,
+            prefix_lists,
         );
         store.commit_observations(&entry, "ec2", &observations)?;
         if !args.quiet {
             eprintln!(
-                "ec2 {}: {interfaces} network interfaces and {groups} security groups stored (valid from the snapshot time); {} managed prefix lists seen",
-                snapshot.region,
-                snapshot.prefix_lists.len()
+                "ec2 {region}: {interfaces} network interfaces, {groups} security groups and {lists} managed prefix lists stored (valid from the snapshot time)"
             );
         }
     }

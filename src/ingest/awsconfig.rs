@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::IngestError;
-use super::inventory::{DeployedRule, GroupState, InterfaceState, RuleSource};
+use super::inventory::{DeployedRule, GroupState, InterfaceState, PrefixListState, RuleSource};
 
 /// Which kind of resource an observation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,6 +20,7 @@ pub enum ResourceKind {
     Interface,
     Instance,
     Group,
+    PrefixList,
 }
 
 impl ResourceKind {
@@ -28,6 +29,7 @@ impl ResourceKind {
             ResourceKind::Interface => "interface",
             ResourceKind::Instance => "instance",
             ResourceKind::Group => "group",
+            ResourceKind::PrefixList => "prefix-list",
         }
     }
 }
@@ -42,6 +44,7 @@ pub enum ObservedState {
         interfaces: Vec<InterfaceState>,
     },
     Group(GroupState),
+    PrefixList(PrefixListState),
 }
 
 /// One configuration item.
@@ -162,7 +165,10 @@ fn item_to_observation(item: &Value, read: &mut ConfigRead) -> Result<(), String
             ResourceKind::Instance => ObservedState::Instance {
                 interfaces: instance_interfaces(&c),
             },
-            ResourceKind::Group => ObservedState::Group(group_state(&c, &resource_id)),
+            // Prefix lists come from EC2 snapshots only; `kind` above never maps a Config item here.
+            ResourceKind::Group | ResourceKind::PrefixList => {
+                ObservedState::Group(group_state(&c, &resource_id))
+            }
         }),
     };
     read.observations.push(Observation {
@@ -420,6 +426,7 @@ pub fn snapshot_observations(
     taken_at_ms: i64,
     interfaces: Vec<InterfaceState>,
     groups: Vec<GroupState>,
+    prefix_lists: Vec<PrefixListState>,
 ) -> Vec<Observation> {
     let state_id = format!("ec2-snapshot-{taken_at_ms}");
     let interfaces = interfaces.into_iter().map(|i| Observation {
@@ -436,7 +443,14 @@ pub fn snapshot_observations(
         state_id: state_id.clone(),
         state: Some(ObservedState::Group(g)),
     });
-    interfaces.chain(groups).collect()
+    let prefix_lists = prefix_lists.into_iter().map(|p| Observation {
+        kind: ResourceKind::PrefixList,
+        resource_id: p.id.clone(),
+        captured_at: taken_at_ms,
+        state_id: state_id.clone(),
+        state: Some(ObservedState::PrefixList(p)),
+    });
+    interfaces.chain(groups).chain(prefix_lists).collect()
 }
 
 #[cfg(test)]

@@ -63,3 +63,13 @@ pub enum RuleSource {
     /// A managed prefix list, `pl-…`.
     PrefixList(String),
 }
+
+/// A managed prefix list and its entries (what a rule with a `pl-…` source allows).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct PrefixListState {
+    /// `pl-…`
+    pub id: String,
+    pub name: Option<String>,
+    /// CIDRs, sorted.
+    pub entries: Vec<String>,
+}

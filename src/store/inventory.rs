@@ -12,7 +12,7 @@ use rusqlite::params;
 use super::merge::LedgerEntry;
 use super::{Committed, Store, StoreError};
 use crate::ingest::awsconfig::{Observation, ObservedState, ResourceKind};
-use crate::ingest::inventory::{GroupState, InterfaceState};
+use crate::ingest::inventory::{GroupState, InterfaceState, PrefixListState};
 
 /// An interface's state over `[from_ms, to_ms)`; `to_ms: None` while it still holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +110,9 @@ impl Inventory {
 /// Each security group's states over time: group id → (from, in ms; the state, `None` once
 /// deleted), in time order.
 pub type GroupHistory = BTreeMap<String, Vec<(i64, Option<GroupState>)>>;
+
+/// Each managed prefix list's entries over time, like `GroupHistory`.
+pub type PrefixListHistory = BTreeMap<String, Vec<(i64, Option<PrefixListState>)>>;
 
 /// A change of an interface, from its own item or from its instance's.
 struct Event {
@@ -277,6 +280,28 @@ impl Store {
                 let state: Option<String> = r.get(2)?;
                 let state = match state.as_deref().and_then(|s| serde_json::from_str(s).ok()) {
                     Some(ObservedState::Group(g)) => Some(g),
+                    _ => None,
+                };
+                out.entry(r.get(0)?).or_default().push((r.get(1)?, state));
+            }
+            Ok(out)
+        };
+        query().map_err(|e| self.err(e))
+    }
+
+    /// Each managed prefix list's entries over time (from EC2 snapshots).
+    pub fn prefix_list_states(&self) -> Result<PrefixListHistory, StoreError> {
+        let query = || -> rusqlite::Result<PrefixListHistory> {
+            let mut stmt = self.conn.prepare(
+                "SELECT resource_id, captured_at, state FROM observation WHERE kind = ?1
+                 ORDER BY resource_id, captured_at, state_id",
+            )?;
+            let mut out = PrefixListHistory::new();
+            let mut rows = stmt.query([ResourceKind::PrefixList.as_str()])?;
+            while let Some(r) = rows.next()? {
+                let state: Option<String> = r.get(2)?;
+                let state = match state.as_deref().and_then(|s| serde_json::from_str(s).ok()) {
+                    Some(ObservedState::PrefixList(p)) => Some(p),
                     _ => None,
                 };
                 out.entry(r.get(0)?).or_default().push((r.get(1)?, state));
