@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::Outcome;
+use super::ingest::Report;
 use super::progress::Progress;
 use crate::aws::{Aws, AwsOptions, DEFAULT_CONCURRENCY, KeyKind, S3Object, days_from_civil};
 use crate::ingest::IngestError;
@@ -51,20 +52,6 @@ pub(crate) fn is_s3(source: &std::path::Path) -> bool {
     source.to_str().is_some_and(|s| s.starts_with("s3://"))
 }
 
-/// What reading S3 did, for the summary line.
-#[derive(Debug, Default)]
-pub(crate) struct S3Report {
-    pub(crate) stored: u64,
-    pub(crate) records: u64,
-    pub(crate) malformed: u64,
-    pub(crate) rows: u64,
-    pub(crate) unchanged: u64,
-    pub(crate) duplicates: u64,
-    pub(crate) pruned: u64,
-    pub(crate) skipped: u64,
-    pub(crate) failed: u64,
-}
-
 /// Lists the prefixes, keeps the objects of `kinds` (and undated ones) not ingested yet.
 fn objects_to_read(
     aws: &Aws,
@@ -72,7 +59,7 @@ fn objects_to_read(
     urls: &[PathBuf],
     s3: &S3Options,
     kinds: &[KeyKind],
-    report: &mut S3Report,
+    report: &mut Report,
 ) -> miette::Result<Vec<S3Object>> {
     let mut objects = Vec::new();
     let known = store.known_hashes()?;
@@ -121,10 +108,10 @@ pub(crate) fn flow_logs(
     s3: &S3Options,
     options: ReadOptions,
     quiet: bool,
-) -> miette::Result<S3Report> {
+    report: &mut Report,
+) -> miette::Result<()> {
     let aws = Aws::connect(&s3.aws)?;
-    let mut report = S3Report::default();
-    let objects = objects_to_read(&aws, store, urls, s3, &[KeyKind::FlowLog], &mut report)?;
+    let objects = objects_to_read(&aws, store, urls, s3, &[KeyKind::FlowLog], report)?;
     let progress = Progress::bytes(objects.iter().map(|o| o.size).sum(), quiet);
     let result = aws.s3_fetch(
         objects,
@@ -161,7 +148,7 @@ pub(crate) fn flow_logs(
     );
     progress.finish();
     result?;
-    Ok(report)
+    Ok(())
 }
 
 type Stored = (Committed, u64, u64, Vec<String>);
@@ -206,11 +193,11 @@ pub(crate) fn aws_config(
     store: &mut Store,
     urls: &[PathBuf],
     s3: &S3Options,
-) -> miette::Result<S3Report> {
+    report: &mut Report,
+) -> miette::Result<()> {
     let aws = Aws::connect(&s3.aws)?;
-    let mut report = S3Report::default();
     let kinds = [KeyKind::ConfigSnapshot, KeyKind::ConfigHistory];
-    let objects = objects_to_read(&aws, store, urls, s3, &kinds, &mut report)?;
+    let objects = objects_to_read(&aws, store, urls, s3, &kinds, report)?;
     let result = aws.s3_fetch(
         objects,
         s3.concurrency,
@@ -240,7 +227,7 @@ pub(crate) fn aws_config(
         },
     );
     result?;
-    Ok(report)
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]

@@ -213,17 +213,8 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     progress.finish();
     result?;
     if !s3_urls.is_empty() {
-        let s3 =
-            super::aws_sources::flow_logs(&mut store, &s3_urls, &args.s3, options, args.quiet)?;
-        report.stored += s3.stored;
-        report.records += s3.records;
-        report.malformed += s3.malformed;
-        report.rows += s3.rows;
-        report.unchanged += s3.unchanged;
-        report.duplicates += s3.duplicates;
-        report.skipped += s3.skipped;
-        report.pruned += s3.pruned;
-        report.failed += s3.failed;
+        let quiet = args.quiet;
+        super::aws_sources::flow_logs(&mut store, &s3_urls, &args.s3, options, quiet, &mut report)?;
     }
     Ok(report)
 }

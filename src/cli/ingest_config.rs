@@ -65,10 +65,11 @@ pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
         }
     }
     if !s3_urls.is_empty() {
-        let s3 = super::aws_sources::aws_config(&mut store, &s3_urls, &args.s3)?;
+        let mut s3 = super::ingest::Report::default();
+        super::aws_sources::aws_config(&mut store, &s3_urls, &args.s3, &mut s3)?;
         report.stored += s3.stored;
         report.items += s3.records;
-        report.new_items += s3.rows as u64;
+        report.new_items += s3.rows;
         report.unchanged += s3.unchanged + s3.duplicates;
         report.skipped += s3.skipped + s3.pruned;
         report.failed += s3.failed;
