@@ -26,7 +26,7 @@ fn failing(
 ) -> (BTreeSet<String>, analysis::Outcome) {
     let loaded = terraform::load(dir, &LoadOptions::default()).unwrap();
     assert!(loaded.errors.is_empty());
-    let outcome = analysis::lint(&loaded, config, (2026, 6, 1));
+    let outcome = analysis::lint(&loaded, config, None, (2026, 6, 1));
     let set = outcome
         .diagnostics
         .iter()

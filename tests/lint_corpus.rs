@@ -52,7 +52,7 @@ fn every_corpus_folder_loads_with_the_expected_model() {
             "{folder}"
         );
         // Checks run on every folder without a panic.
-        let _ = analysis::lint(&loaded, &Config::default(), (2026, 6, 1));
+        let _ = analysis::lint(&loaded, &Config::default(), None, (2026, 6, 1));
     }
 }
 

@@ -96,7 +96,7 @@ fn sarif_validates_against_the_official_schema() {
         serde_json::from_str(&stdout(&["lint", FORMATS, "--format", "sarif"], 1)).unwrap();
     let run = &log["runs"][0];
     assert_eq!(log["version"], "2.1.0");
-    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 12);
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 20);
     assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "SG001");
     assert_eq!(
         run["tool"]["driver"]["rules"][0]["fullDescription"]["text"]
@@ -225,7 +225,7 @@ fn explain_prints_the_check_docs() {
     assert!(text.starts_with("# SG001 public-admin-port\n"), "{text}");
     assert!(text.ends_with("Default severity: error\n"), "{text}");
     let list = stdout(&["explain"], 0);
-    assert_eq!(list.lines().count(), 12);
+    assert_eq!(list.lines().count(), 20);
     assert!(list.starts_with("SG001  public-admin-port      error    Remote-administration port open to the internet\n"), "{list}");
 }
 

@@ -26,7 +26,7 @@ fn lint_text(name: &str, text: &str) {
             model,
             ..Loaded::default()
         };
-        let _ = analysis::lint(&loaded, &Config::default(), (2026, 6, 1));
+        let _ = analysis::lint(&loaded, &Config::default(), None, (2026, 6, 1));
     }
 }
 

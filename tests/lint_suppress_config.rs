@@ -8,7 +8,7 @@ use tighten::terraform::{self, LoadOptions};
 
 fn lint(dir: &str, config: &Config) -> analysis::Outcome {
     let loaded = terraform::load(Path::new(dir), &LoadOptions::default()).unwrap();
-    analysis::lint(&loaded, config, (2026, 6, 1))
+    analysis::lint(&loaded, config, None, (2026, 6, 1))
 }
 
 fn codes(o: &analysis::Outcome) -> Vec<(CheckCode, String)> {
@@ -125,11 +125,11 @@ fn world_threshold_widens_what_counts_as_public() {
     )
     .unwrap();
     let loaded = terraform::load(dir.path(), &LoadOptions::default()).unwrap();
-    let wide = analysis::lint(&loaded, &config, (2026, 6, 1));
+    let wide = analysis::lint(&loaded, &config, None, (2026, 6, 1));
     assert_eq!(
         wide.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
         [CheckCode::Sg001]
     );
-    let default = analysis::lint(&loaded, &Config::default(), (2026, 6, 1));
+    let default = analysis::lint(&loaded, &Config::default(), None, (2026, 6, 1));
     assert!(default.diagnostics.is_empty());
 }

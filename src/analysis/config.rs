@@ -11,6 +11,15 @@
 //! database = [3306, 5432]
 //! http = [80]
 //!
+//! [evidence]               # the evidence checks of `lint --db` (defaults shown)
+//! min_days = 14              # days of complete flow logs below which nothing is proposed
+//! wildcard_threshold = 8     # a 0.0.0.0/0 or ::/0 rule used by more distinct sources is kept
+//! max_prefixes = 4           # budget k of prefixes a narrowed source may become
+//! min_prefix_len = 8         # optional: never propose a prefix wider than this
+//! max_prefix_len = 28        # optional: round sources up to this prefix (default /32, /128)
+//! max_port_ranges = 4        # budget of port ranges a narrowed rule may keep
+//! max_fill_percent = 10      # narrow a CIDR or port range only when the cover grants at most this share
+//!
 //! [checks.SG005]
 //! enabled = false
 //!
@@ -43,6 +52,8 @@ pub struct Config {
     pub world: World,
     /// Per-check overrides.
     pub checks: BTreeMap<CheckCode, CheckConfig>,
+    /// Settings of the evidence checks.
+    pub evidence: EvidenceSettings,
     /// The file read, if any.
     pub path: Option<PathBuf>,
 }
@@ -54,6 +65,42 @@ pub struct World {
     pub ipv4_prefix_max: u8,
     /// IPv6 prefix length at or below which a CIDR is public (default 0: only `::/0`).
     pub ipv6_prefix_max: u8,
+}
+
+/// Settings of the evidence checks (`[evidence]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceSettings {
+    /// Days of complete flow-log coverage below which the evidence checks propose nothing.
+    pub min_days: u32,
+    /// A wildcard rule used by more distinct sources than this is accepted as it is.
+    pub wildcard_threshold: u64,
+    /// Budget of prefixes a narrowed source may become.
+    pub max_prefixes: usize,
+    /// No proposed prefix is wider than this.
+    pub min_prefix_len: Option<u8>,
+    /// No proposed prefix is narrower than this (sources are rounded up to it).
+    pub max_prefix_len: Option<u8>,
+    /// Budget of port ranges a narrowed rule may keep.
+    pub max_port_ranges: usize,
+    /// A CIDR or port range is narrowed only when the cover grants at most this percentage of it.
+    pub max_fill_percent: u8,
+    /// Inbound rule entries a group may hold (the AWS default quota).
+    pub rules_per_group: usize,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        Self {
+            min_days: 14,
+            wildcard_threshold: 8,
+            max_prefixes: 4,
+            min_prefix_len: None,
+            max_prefix_len: None,
+            max_port_ranges: 4,
+            max_fill_percent: 10,
+            rules_per_group: 60,
+        }
+    }
 }
 
 /// Per-check settings.
@@ -95,6 +142,7 @@ impl Default for Config {
                 ipv6_prefix_max: 0,
             },
             checks: BTreeMap::new(),
+            evidence: EvidenceSettings::default(),
             path: None,
         }
     }
@@ -175,6 +223,62 @@ impl Config {
                 }
             }
         }
+        if let Some(e) = raw.evidence {
+            let d = &mut c.evidence;
+            let positive = |v: u64, key: &str| {
+                if (1..=64).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(bad(
+                        format!("`{key}` must be between 1 and 64"),
+                        locate(text, key),
+                    ))
+                }
+            };
+            if let Some(v) = e.min_days {
+                d.min_days = v;
+            }
+            if let Some(v) = e.wildcard_threshold {
+                d.wildcard_threshold = v;
+            }
+            if let Some(v) = e.max_prefixes {
+                d.max_prefixes = positive(v, "max_prefixes")? as usize;
+            }
+            if let Some(v) = e.max_port_ranges {
+                d.max_port_ranges = positive(v, "max_port_ranges")? as usize;
+            }
+            if let Some(v) = e.max_fill_percent {
+                if v > 100 {
+                    return Err(bad(
+                        "`max_fill_percent` is a percentage (0-100)".to_owned(),
+                        locate(text, "max_fill_percent"),
+                    ));
+                }
+                d.max_fill_percent = v;
+            }
+            for (key, value, target) in [
+                ("min_prefix_len", e.min_prefix_len, &mut d.min_prefix_len),
+                ("max_prefix_len", e.max_prefix_len, &mut d.max_prefix_len),
+            ] {
+                if let Some(v) = value {
+                    if v > 128 {
+                        return Err(bad(
+                            format!("`{key}` must be a prefix length (0-128)"),
+                            locate(text, key),
+                        ));
+                    }
+                    *target = Some(v);
+                }
+            }
+            if let (Some(a), Some(b)) = (d.min_prefix_len, d.max_prefix_len)
+                && a > b
+            {
+                return Err(bad(
+                    "`min_prefix_len` is larger than `max_prefix_len`".to_owned(),
+                    locate(text, "min_prefix_len"),
+                ));
+            }
+        }
         for (key, check) in raw.checks.unwrap_or_default() {
             let code = CheckCode::parse(&key).ok_or_else(|| {
                 bad(
@@ -203,7 +307,20 @@ fn locate(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
 struct RawConfig {
     world: Option<RawWorld>,
     ports: Option<RawPorts>,
+    evidence: Option<RawEvidence>,
     checks: Option<BTreeMap<String, RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    min_days: Option<u32>,
+    wildcard_threshold: Option<u64>,
+    max_prefixes: Option<u64>,
+    min_prefix_len: Option<u8>,
+    max_prefix_len: Option<u8>,
+    max_port_ranges: Option<u64>,
+    max_fill_percent: Option<u8>,
 }
 
 #[derive(Deserialize)]

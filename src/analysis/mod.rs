@@ -4,6 +4,10 @@
 
 pub mod checks;
 pub mod config;
+mod cover;
+pub mod evidence;
+mod port_cover;
+pub mod proposal;
 pub mod suppress;
 
 use serde::Serialize;
@@ -43,6 +47,8 @@ impl Severity {
 pub enum EvidenceNeed {
     /// Terraform alone.
     None,
+    /// Flow-log evidence and the groups each interface had (`lint --db`).
+    FlowLogs,
 }
 
 /// Whether a check offers fixes.
@@ -51,6 +57,9 @@ pub enum EvidenceNeed {
 pub enum FixAvailability {
     /// No fix is offered.
     None,
+    /// A structured proposal is attached; applying it changes what is allowed, so the fix is
+    /// unsafe (flow logs cover a window, not the future).
+    Unsafe,
 }
 
 /// The fixed description of one check.
@@ -104,6 +113,10 @@ pub struct Diagnostic {
     pub help: String,
     /// Other places involved (the rule that shadows this one, the group, …).
     pub related: Vec<Related>,
+    /// The evidence behind an evidence check's finding.
+    pub evidence: Option<Box<proposal::EvidenceSummary>>,
+    /// The change proposed, as data, with the rule it applies to.
+    pub proposal: Option<Box<(proposal::RuleRef, proposal::Proposal)>>,
 }
 
 impl Diagnostic {
@@ -138,6 +151,18 @@ impl Diagnostic {
             rule: Some(rule.summary()),
             help,
             related: Vec::new(),
+            evidence: None,
+            proposal: None,
+        }
+    }
+
+    /// The identity of `rule`, for proposals.
+    pub fn rule_ref(rule: &Rule) -> proposal::RuleRef {
+        proposal::RuleRef {
+            root: rule.root.clone(),
+            address: rule.address.to_string(),
+            entry: rule.entry,
+            loc: rule.loc.clone(),
         }
     }
 }
@@ -151,11 +176,45 @@ pub struct Outcome {
     pub suppressed: usize,
     /// Rules with a value that is not known statically (skipped by the checks that need it).
     pub unknown_rules: usize,
+    /// What the evidence checks looked at; `None` when no store was given.
+    pub evidence: Option<EvidenceOutcome>,
 }
 
-/// Runs every enabled check on `model`.
-pub fn run(model: &Model, config: &Config) -> Vec<Diagnostic> {
-    let cx = checks::Context { model, config };
+/// The evidence checks' summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceOutcome {
+    /// `YYYY-MM-DD..YYYY-MM-DD`, or `None` when the store has no flow-log coverage.
+    pub window: Option<String>,
+    /// Evidence rows (inbound or undecided) read in the window.
+    pub rows: usize,
+    /// Groups linked through state / by name / not linked.
+    pub linked_by_state: usize,
+    pub linked_by_name: usize,
+    pub not_linked: usize,
+    /// Ingress rules judged against complete evidence.
+    pub rules_judged: usize,
+    /// Ingress rules left without a verdict (no evidence, too new, not linked, …).
+    pub rules_without_verdict: usize,
+    /// Wildcard rules kept because more sources than the threshold used them.
+    pub wildcards_accepted: usize,
+    /// Inbound flows on interfaces with no known security groups at the time.
+    pub unattributed_flows: u64,
+    pub unattributed_interfaces: Vec<String>,
+    /// `--min-days`.
+    pub min_days: u32,
+}
+
+/// Runs every enabled check on `model` (the evidence checks too when `evidence` is given).
+pub fn run(
+    model: &Model,
+    config: &Config,
+    evidence: Option<&evidence::EvidenceFacts>,
+) -> Vec<Diagnostic> {
+    let cx = checks::Context {
+        model,
+        config,
+        evidence,
+    };
     let mut out = Vec::new();
     for code in CheckCode::ALL {
         if config.enabled(code) {
@@ -194,12 +253,18 @@ pub fn unknown_rules(model: &Model) -> usize {
 }
 
 /// Runs the checks on a loaded directory and applies the suppression comments of its files.
-pub fn lint(loaded: &crate::terraform::Loaded, config: &Config, today: (i32, u32, u32)) -> Outcome {
-    let diags = run(&loaded.model, config);
+pub fn lint(
+    loaded: &crate::terraform::Loaded,
+    config: &Config,
+    evidence: Option<&evidence::EvidenceFacts>,
+    today: (i32, u32, u32),
+) -> Outcome {
+    let diags = run(&loaded.model, config, evidence);
     let applied = suppress::apply(diags, &loaded.files, config, today);
     Outcome {
         diagnostics: applied.diagnostics,
         suppressed: applied.suppressed,
         unknown_rules: unknown_rules(&loaded.model),
+        evidence: evidence.map(|facts| checks::evidence_outcome(&loaded.model, config, facts)),
     }
 }

@@ -174,6 +174,8 @@ pub fn apply(
                 rule: None,
                 help: help.to_owned(),
                 related: Vec::new(),
+                evidence: None,
+                proposal: None,
             });
         }
     }

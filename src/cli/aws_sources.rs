@@ -31,7 +31,7 @@ pub(crate) struct S3Options {
     pub(crate) concurrency: usize,
 }
 
-fn parse_day(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_day(text: &str) -> Result<i64, String> {
     let bad = || format!("`{text}` is not a day: expected YYYY-MM-DD");
     let mut parts = text.split('-');
     let (Some(y), Some(m), Some(d), None) =

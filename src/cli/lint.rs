@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use miette::{Context, IntoDiagnostic};
 
+use crate::analysis::evidence::Window;
 use crate::analysis::{self, Config, Severity};
 use crate::report::{self, Report, Stats};
+use crate::store::Store;
 use crate::terraform::{self, LoadOptions, state};
 
 /// Output format.
@@ -58,13 +60,40 @@ pub(crate) struct LintArgs {
     /// Variable values (`.tfvars`), applied after terraform.tfvars and *.auto.tfvars.
     #[arg(long = "var-file")]
     var_files: Vec<PathBuf>,
+    /// Evidence store: adds the evidence checks (SG100-SG107). Without it only static checks run.
+    #[arg(long, env = "TIGHTEN_DB")]
+    db: Option<PathBuf>,
+    /// First day of the evidence window (YYYY-MM-DD, UTC); default: the first day with flow logs.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
+    since: Option<i64>,
+    /// Last day of the evidence window (YYYY-MM-DD, UTC); default: the last day with flow logs.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
+    until: Option<i64>,
+    /// Days of complete flow-log coverage below which nothing is proposed (default 14, or
+    /// `min_days` in tighten.toml).
+    #[arg(long, requires = "db")]
+    min_days: Option<u32>,
+    /// Do not record this run in the store's history.
+    #[arg(long, requires = "db")]
+    no_record: bool,
 }
 
 pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
-    let config = match args.config.clone().or_else(|| Config::find(&args.dir)) {
+    let mut config = match args.config.clone().or_else(|| Config::find(&args.dir)) {
         Some(p) => Config::read(&p)?,
         None => Config::default(),
     };
+    if let Some(days) = args.min_days {
+        config.evidence.min_days = days;
+    }
+    if let (Some(a), Some(b)) = (args.since, args.until)
+        && a > b
+    {
+        return Err(miette::miette!(
+            help = "give --since on or before --until",
+            "--since is after --until"
+        ));
+    }
     if !args.dir.exists() {
         return Err(miette::miette!("{} does not exist", args.dir.display()));
     }
@@ -87,7 +116,31 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
             .filter(|g| g.deployed_id.is_some())
             .count();
     }
-    let outcome = analysis::lint(&loaded, &config, analysis::suppress::today());
+    let evidence = match &args.db {
+        Some(db) => {
+            let store = Store::open_existing(db)?;
+            let view = store.view()?;
+            let window = Window::choose(
+                args.since.map(|d| d as i32),
+                args.until.map(|d| d as i32),
+                &view,
+            );
+            let facts = analysis::evidence::analyse(&loaded.model, &view, window);
+            Some((store, facts))
+        }
+        None => None,
+    };
+    let outcome = analysis::lint(
+        &loaded,
+        &config,
+        evidence.as_ref().map(|(_, f)| f),
+        analysis::suppress::today(),
+    );
+    if let Some((store, _)) = &evidence
+        && !args.no_record
+    {
+        store.record_run(&super::history::record_of(&args.dir, &outcome))?;
+    }
     let stats = Stats {
         files: loaded.files.len(),
         groups: loaded.model.groups.len(),

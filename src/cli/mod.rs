@@ -7,6 +7,7 @@ mod by_group;
 mod demo;
 mod evidence;
 mod explain;
+mod history;
 mod ingest;
 mod ingest_config;
 mod lint;
@@ -37,6 +38,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Show the documentation of a check (or list the checks).
     Explain(explain::ExplainArgs),
+    /// Recorded `lint --db` runs, and what changed between them.
+    History(history::HistoryArgs),
 }
 
 /// What a command reports back to `main`: the exit code it asks for.
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::History(args) => history::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

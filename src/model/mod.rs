@@ -257,6 +257,12 @@ pub struct SecurityGroup {
     pub has_inline_rules: bool,
     /// The deployed `sg-…` id, when state was given.
     pub deployed_id: Option<String>,
+    /// `name`, when known statically (links the group to a deployed one without state).
+    pub name: Option<String>,
+    /// `name_prefix`, when known statically.
+    pub name_prefix: Option<String>,
+    /// `vpc_id`, when known statically.
+    pub vpc_id: Option<String>,
 }
 
 /// A Terraform value that the evaluator could not know, kept so that the summary can say so.

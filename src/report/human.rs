@@ -102,6 +102,23 @@ pub fn render(r: &Report<'_>, color: bool, width: usize) -> String {
         if !d.address.is_empty() {
             help = format!("{help}\nresource: {}", d.address);
         }
+        if let Some(e) = &d.evidence {
+            help = format!("{help}\nevidence: {}", e.line());
+            if !e.top_sources.is_empty() {
+                let top: Vec<String> = e
+                    .top_sources
+                    .iter()
+                    .map(|t| format!("{} ({} flows)", t.address, t.flows))
+                    .collect();
+                help = format!("{help}\ntop sources: {}", top.join(", "));
+            }
+        }
+        if let Some(p) = &d.proposal {
+            help = format!("{help}\nproposal: {}", super::proposal_line(&p.1));
+            for (k, prefixes, granted) in super::cover_rows(&p.1) {
+                help = format!("{help}\n  k={k}: {prefixes} ({granted} addresses)");
+            }
+        }
         let h = Human {
             d,
             src: NamedSource::new(display_path(&d.loc.file), text),
@@ -139,6 +156,9 @@ pub fn render(r: &Report<'_>, color: bool, width: usize) -> String {
         out.push_str(
             "state: none (evidence checks will not be able to link rules to deployed groups)\n",
         );
+    }
+    for line in super::evidence_lines(r.outcome) {
+        let _ = writeln!(out, "{line}");
     }
     if !r.errors.is_empty() {
         let _ = writeln!(out, "{} input error(s)", r.errors.len());

@@ -1,6 +1,6 @@
 //! Report stage: JSON output, schema version 1 (documented in the README, "Output formats"). Fields are only
-//! ever added within a schema version; `evidence` and `suggestion` are reserved (null) until
-//! the evidence checks and fixes fill them.
+//! ever added within a schema version: `evidence` and `proposal` are filled by the evidence checks
+//! (`lint --db`), `suggestion` stays reserved (null) for fixes.
 
 use serde_json::{Value, json};
 
@@ -42,7 +42,12 @@ pub fn render(r: &Report<'_>) -> String {
                         "message": rel.message,
                     })
                 }).collect::<Vec<_>>(),
-                "evidence": Value::Null,
+                "evidence": d.evidence.as_ref().map_or(Value::Null, |e| json!(e)),
+                "proposal": d.proposal.as_ref().map_or(Value::Null, |p| json!({
+                    "rule": p.0,
+                    "change": p.1,
+                    "text": super::proposal_line(&p.1),
+                })),
                 "suggestion": Value::Null,
             })
         })
@@ -81,6 +86,7 @@ pub fn render(r: &Report<'_>) -> String {
             "unknown_expansions": r.stats.unknown_expansions,
             "state": r.stats.state.as_deref().map(display_path),
             "linked_groups": r.stats.linked_groups,
+            "evidence": r.outcome.evidence,
         },
         "findings": findings,
         "input_errors": input_errors,

@@ -34,6 +34,12 @@ pub fn render(r: &Report<'_>) -> String {
         }
         out.push('\n');
     }
+    if r.outcome.evidence.is_some() {
+        for line in super::evidence_lines(r.outcome) {
+            let _ = writeln!(out, "- {}", escape_cell(&line));
+        }
+        out.push('\n');
+    }
     if r.outcome.diagnostics.is_empty() {
         out.push_str("No findings.\n");
         return out;
@@ -79,6 +85,27 @@ pub fn render(r: &Report<'_>) -> String {
             let _ = writeln!(out, "- **Rule:** {rule}");
         }
         let _ = writeln!(out, "- **Help:** {}", d.help);
+        if let Some(e) = &d.evidence {
+            let _ = writeln!(out, "- **Evidence:** {}", escape_cell(&e.line()));
+            if !e.top_sources.is_empty() {
+                let top: Vec<String> = e
+                    .top_sources
+                    .iter()
+                    .map(|t| format!("`{}` ({} flows, last {})", t.address, t.flows, t.last_seen))
+                    .collect();
+                let _ = writeln!(out, "- **Top sources:** {}", top.join(", "));
+            }
+        }
+        if let Some(p) = &d.proposal {
+            let _ = writeln!(out, "- **Proposal:** {}", super::proposal_line(&p.1));
+            let rows = super::cover_rows(&p.1);
+            if !rows.is_empty() {
+                out.push_str("\n| k | prefixes | granted addresses |\n|---|---|---|\n");
+                for (k, prefixes, granted) in rows {
+                    let _ = writeln!(out, "| {k} | {} | {granted} |", escape_cell(&prefixes));
+                }
+            }
+        }
         let text = r.text_of(&d.loc.file);
         let lines: Vec<&str> = text.lines().collect();
         let first = s.line.saturating_sub(1);

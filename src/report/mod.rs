@@ -128,3 +128,119 @@ pub(crate) fn head(text: &str, loc: &Loc) -> std::ops::Range<usize> {
 pub fn at_or_above(diags: &[Diagnostic], min: Severity) -> usize {
     diags.iter().filter(|d| d.severity >= min).count()
 }
+
+/// One line saying what a proposal changes.
+pub fn proposal_line(p: &crate::analysis::proposal::Proposal) -> String {
+    use crate::analysis::proposal::Proposal;
+    let nets = |ps: &[ipnet::IpNet]| {
+        ps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match p {
+        Proposal::RemoveRule => "remove the rule".to_owned(),
+        Proposal::ReplaceSources {
+            from,
+            prefixes,
+            granted_before,
+            granted_after,
+            observed,
+            ..
+        } => format!(
+            "replace {from} with {} (grants {granted_after} of {granted_before} addresses for \
+             {observed} observed source(s))",
+            nets(prefixes)
+        ),
+        Proposal::ReplacePorts {
+            ports,
+            granted_before,
+            granted_after,
+            used,
+        } => format!(
+            "allow only {} ({granted_after} of {granted_before} ports for {used} used)",
+            crate::analysis::proposal::describe_ports(ports)
+        ),
+        Proposal::ReferenceGroup {
+            group_id,
+            address,
+            self_group,
+        } => {
+            if *self_group {
+                format!("reference the rule's own group ({group_id}) with `self = true`")
+            } else if let Some(a) = address {
+                format!("reference {group_id} (`{a}.id`) instead of addresses")
+            } else {
+                format!("reference {group_id} instead of addresses")
+            }
+        }
+    }
+}
+
+/// The cover table of a source proposal: `k`, prefixes, granted addresses.
+pub fn cover_rows(p: &crate::analysis::proposal::Proposal) -> Vec<(usize, String, u128)> {
+    match p {
+        crate::analysis::proposal::Proposal::ReplaceSources { options, .. } => options
+            .iter()
+            .map(|o| {
+                (
+                    o.k,
+                    o.prefixes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    o.granted,
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Summary lines about the evidence checks (or that they did not run).
+pub fn evidence_lines(outcome: &crate::analysis::Outcome) -> Vec<String> {
+    let Some(e) = &outcome.evidence else {
+        return vec![
+            "evidence checks (SG100-SG107) not run: no evidence store (pass --db or set TIGHTEN_DB)"
+                .to_owned(),
+        ];
+    };
+    let mut lines = vec![match &e.window {
+        Some(w) => format!(
+            "evidence: window {w}, {} inbound or undecided row(s); groups linked by state {}, by \
+             name {}, not linked {}",
+            e.rows, e.linked_by_state, e.linked_by_name, e.not_linked
+        ),
+        None => "evidence: the store has no flow logs; nothing was judged".to_owned(),
+    }];
+    lines.push(format!(
+        "evidence: {} ingress rule(s) judged, {} without a verdict (see SG100; --min-days {})",
+        e.rules_judged, e.rules_without_verdict, e.min_days
+    ));
+    if e.wildcards_accepted > 0 {
+        lines.push(format!(
+            "evidence: {} wildcard rule(s) kept: used by more sources than the threshold",
+            e.wildcards_accepted
+        ));
+    }
+    if e.unattributed_flows > 0 {
+        let mut names: Vec<&str> = e
+            .unattributed_interfaces
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        if e.unattributed_interfaces.len() > 5 {
+            names.push("…");
+        }
+        lines.push(format!(
+            "evidence: {} inbound flow(s) on {} interface(s) with no known security groups ({}): \
+             ingest AWS Config or EC2 data for them",
+            e.unattributed_flows,
+            e.unattributed_interfaces.len(),
+            names.join(", ")
+        ));
+    }
+    lines
+}

@@ -99,6 +99,7 @@ pub fn render(r: &Report<'_>) -> String {
                     "logicalLocations": [{ "fullyQualifiedName": d.address, "kind": "resource" }],
                 }],
                 "relatedLocations": related,
+                "properties": sarif_properties(d),
                 "partialFingerprints": {
                     "tightenFinding/v1": format!("{}:{}:{}", d.code, d.address, d.rule.as_deref().unwrap_or_default()),
                 },
@@ -137,4 +138,19 @@ pub fn render(r: &Report<'_>) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The evidence and proposal of a finding, as SARIF result properties.
+fn sarif_properties(d: &crate::analysis::Diagnostic) -> Value {
+    let mut p = serde_json::Map::new();
+    if let Some(e) = &d.evidence {
+        p.insert("evidence".to_owned(), json!(e));
+    }
+    if let Some(prop) = &d.proposal {
+        p.insert(
+            "proposal".to_owned(),
+            json!({ "change": prop.1, "text": super::proposal_line(&prop.1) }),
+        );
+    }
+    Value::Object(p)
 }

@@ -89,6 +89,36 @@ pub struct EvidenceRow {
     pub sources: u64,
     pub initiator_basis: InitiatorBasis,
     pub direction_basis: DirectionBasis,
+    /// Which end may have opened the connection: the client of a possibly-inbound (`unknown`)
+    /// row is that end's address.
+    pub opener: Opener,
+}
+
+/// Which end of a row opened the connection, as far as the records tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Opener {
+    /// The record's source (or not decided, where the source is the first guess).
+    Src,
+    /// The record's destination.
+    Dst,
+    /// Records merged into the row disagree.
+    Either,
+}
+
+impl Opener {
+    fn merge(self, other: Opener) -> Opener {
+        if self == other { self } else { Opener::Either }
+    }
+
+    /// The addresses that may have opened the connection of `row`.
+    pub fn clients(self, src: Option<IpAddr>, dst: Option<IpAddr>) -> [Option<IpAddr>; 2] {
+        match self {
+            Opener::Src => [src, None],
+            Opener::Dst => [dst, None],
+            Opener::Either => [src, dst],
+        }
+    }
 }
 
 type Key = (
@@ -107,6 +137,7 @@ struct Acc {
     sketch: Option<Sketch>,
     initiator_basis: InitiatorBasis,
     direction_basis: DirectionBasis,
+    opener: Opener,
 }
 
 /// A stored row with its group, as read.
@@ -130,13 +161,24 @@ struct Stored {
 impl Store {
     /// Every evidence row, in key order.
     pub fn evidence(&self) -> Result<Vec<EvidenceRow>, StoreError> {
-        self.evidence_inner().map_err(|e| self.err(e))
+        let inventory = self.inventory()?;
+        self.evidence_with(&inventory)
     }
 
-    fn evidence_inner(&self) -> rusqlite::Result<Vec<EvidenceRow>> {
+    /// Every evidence row, with the interfaces' addresses taken from `inventory`.
+    pub fn evidence_with(
+        &self,
+        inventory: &super::inventory::Inventory,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.evidence_inner(inventory).map_err(|e| self.err(e))
+    }
+
+    fn evidence_inner(
+        &self,
+        inventory: &super::inventory::Inventory,
+    ) -> rusqlite::Result<Vec<EvidenceRow>> {
         let rows = self.stored_rows()?;
         let own = self.own_addresses()?;
-        let inventory = self.inventory_inner()?;
         // Continuity: (interface, protocol, server, server port, client or None for any).
         let mut decided: HashSet<(&str, u8, IpAddr, u16, Option<IpAddr>)> = HashSet::new();
         for r in &rows {
@@ -229,6 +271,11 @@ impl Store {
             } else {
                 dport
             };
+            let side = if src_opened == Some(false) {
+                Opener::Dst
+            } else {
+                Opener::Src
+            };
             let key = (
                 r.interface.clone(),
                 r.day,
@@ -244,7 +291,9 @@ impl Store {
                 sketch: None,
                 initiator_basis,
                 direction_basis,
+                opener: side,
             });
+            acc.opener = acc.opener.merge(side);
             acc.stats.merge(&r.stats);
             acc.initiator_basis = acc.initiator_basis.max(initiator_basis);
             acc.direction_basis = acc.direction_basis.max(direction_basis);
@@ -268,6 +317,7 @@ impl Store {
                     sources: acc.sketch.as_ref().map_or(1, Sketch::estimate),
                     initiator_basis: acc.initiator_basis,
                     direction_basis: acc.direction_basis,
+                    opener: acc.opener,
                 },
             )
             .collect())

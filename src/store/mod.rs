@@ -7,8 +7,10 @@ mod clients;
 pub mod evidence;
 pub mod inventory;
 mod merge;
+pub mod runs;
 mod schema;
 pub mod summary;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 

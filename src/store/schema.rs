@@ -4,7 +4,7 @@
 //! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
 
 /// Each entry migrates from version `index` to `index + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The version this binary writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -79,4 +79,32 @@ CREATE TABLE observation (
     state TEXT,
     PRIMARY KEY (kind, resource_id, captured_at, state_id)
 ) WITHOUT ROWID;
+";
+
+/// Version 3: `lint --db` runs and their findings, for `tighten history`.
+const V3: &str = "
+CREATE TABLE run (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    dir TEXT NOT NULL,
+    window TEXT,
+    tool_version TEXT NOT NULL,
+    findings INTEGER NOT NULL
+);
+
+-- `key` identifies the finding across runs: code, address, rule and message-independent parts.
+CREATE TABLE run_finding (
+    run_id INTEGER NOT NULL REFERENCES run (id),
+    key TEXT NOT NULL,
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    address TEXT NOT NULL,
+    rule TEXT,
+    message TEXT NOT NULL,
+    proposal TEXT,
+    flows INTEGER,
+    sources INTEGER,
+    last_seen TEXT
+);
+CREATE INDEX run_finding_by_run ON run_finding (run_id);
 ";

@@ -512,7 +512,19 @@ fn group(block: &Block, address: &Address, site: &Site<'_>, block_loc: &Loc, mod
         description_loc: description_attr.map(|a| site.loc(a.value.span(), block_loc)),
         has_inline_rules: has_inline,
         deployed_id: None,
+        name: literal_string(body, "name", site),
+        name_prefix: literal_string(body, "name_prefix", site),
+        vpc_id: literal_string(body, "vpc_id", site),
     });
+}
+
+/// The value of attribute `name` when it evaluates to a string.
+fn literal_string(body: &hcl_edit::structure::Body, name: &str, site: &Site<'_>) -> Option<String> {
+    let attr = body.get_attribute(name)?;
+    site.scope
+        .eval(&attr.value)
+        .and_then(|v| eval::as_string(&v))
+        .filter(|s| !s.is_empty())
 }
 
 fn evaluated_list(

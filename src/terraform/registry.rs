@@ -143,6 +143,7 @@ pub(crate) fn expand(
         key: Some(InstanceKey::Index(0)),
     };
     let group = if create_sg {
+        let name = c.value("name").and_then(|v| as_string(&v));
         let description = match c.input("description") {
             None => Known::Known(Some("Security Group managed by Terraform".to_owned())),
             Some(i) => match site.scope.eval(i.expr) {
@@ -158,6 +159,12 @@ pub(crate) fn expand(
             description_loc: c.input("description").map(|i| i.loc),
             has_inline_rules: false,
             deployed_id: None,
+            // The module names the group `name` or, by default, `name_prefix = "${name}-"`.
+            name: name.clone().filter(|_| !c.flag("use_name_prefix", true)),
+            name_prefix: name
+                .filter(|_| c.flag("use_name_prefix", true))
+                .map(|n| format!("{n}-")),
+            vpc_id: c.value("vpc_id").and_then(|v| as_string(&v)),
         });
         GroupRef::Address(group_address.to_string())
     } else {

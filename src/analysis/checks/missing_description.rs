@@ -34,6 +34,8 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                        group, so plan the change)"
                     .to_owned(),
                 related: Vec::new(),
+                evidence: None,
+                proposal: None,
             });
         }
     }

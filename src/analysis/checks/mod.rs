@@ -1,24 +1,35 @@
 //! The check registry: one enum, exhaustive matches. Adding a check without wiring its metadata
 //! and its `check` function is a compile error.
 
+mod deployed_drift;
 mod duplicate_rule;
 mod expired_suppression;
+mod insufficient_evidence;
 mod invalid_rule;
+mod judge;
 mod missing_description;
 mod mixed_rule_styles;
+mod narrowing;
 mod public_admin_port;
 mod public_all_ports;
 mod public_database_port;
 mod public_egress;
 mod public_http_port;
+mod reference_group;
 mod shadowed_rule;
+mod unallowed_inbound;
+mod unused_rule;
 mod unused_suppression;
+mod wide_cidr;
+mod wide_ports;
+mod wildcard_sources;
 
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::{Config, Diagnostic, Meta};
+use super::evidence::{EvidenceFacts, Link};
+use super::{Config, Diagnostic, EvidenceOutcome, Meta};
 use crate::model::{Direction, Known, Model, PortRange, Protocol, Rule, Source};
 
 /// Every check, by code.
@@ -48,11 +59,27 @@ pub enum CheckCode {
     Sg011,
     /// Egress to the internet (off by default).
     Sg012,
+    /// A rule the evidence cannot judge.
+    Sg100,
+    /// An ingress rule no inbound flow used.
+    Sg101,
+    /// A wildcard rule used by few sources.
+    Sg102,
+    /// A CIDR far wider than its sources.
+    Sg103,
+    /// Ports far wider than those used.
+    Sg104,
+    /// Sources that all belong to one group.
+    Sg105,
+    /// Deployed group and Terraform disagree.
+    Sg106,
+    /// Accepted inbound traffic no rule allows.
+    Sg107,
 }
 
 impl CheckCode {
     /// All checks in code order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 20] = [
         Self::Sg001,
         Self::Sg002,
         Self::Sg003,
@@ -65,6 +92,14 @@ impl CheckCode {
         Self::Sg010,
         Self::Sg011,
         Self::Sg012,
+        Self::Sg100,
+        Self::Sg101,
+        Self::Sg102,
+        Self::Sg103,
+        Self::Sg104,
+        Self::Sg105,
+        Self::Sg106,
+        Self::Sg107,
     ];
 
     /// The check's metadata.
@@ -82,6 +117,14 @@ impl CheckCode {
             Self::Sg010 => &unused_suppression::META,
             Self::Sg011 => &expired_suppression::META,
             Self::Sg012 => &public_egress::META,
+            Self::Sg100 => &insufficient_evidence::META,
+            Self::Sg101 => &unused_rule::META,
+            Self::Sg102 => &wildcard_sources::META,
+            Self::Sg103 => &wide_cidr::META,
+            Self::Sg104 => &wide_ports::META,
+            Self::Sg105 => &reference_group::META,
+            Self::Sg106 => &deployed_drift::META,
+            Self::Sg107 => &unallowed_inbound::META,
         }
     }
 
@@ -101,6 +144,14 @@ impl CheckCode {
             Self::Sg010 => unused_suppression::check(cx, out),
             Self::Sg011 => expired_suppression::check(cx, out),
             Self::Sg012 => public_egress::check(cx, out),
+            Self::Sg100 => insufficient_evidence::check(cx, out),
+            Self::Sg101 => unused_rule::check(cx, out),
+            Self::Sg102 => wildcard_sources::check(cx, out),
+            Self::Sg103 => wide_cidr::check(cx, out),
+            Self::Sg104 => wide_ports::check(cx, out),
+            Self::Sg105 => reference_group::check(cx, out),
+            Self::Sg106 => deployed_drift::check(cx, out),
+            Self::Sg107 => unallowed_inbound::check(cx, out),
         }
     }
 
@@ -119,6 +170,14 @@ impl CheckCode {
             Self::Sg010 => "SG010",
             Self::Sg011 => "SG011",
             Self::Sg012 => "SG012",
+            Self::Sg100 => "SG100",
+            Self::Sg101 => "SG101",
+            Self::Sg102 => "SG102",
+            Self::Sg103 => "SG103",
+            Self::Sg104 => "SG104",
+            Self::Sg105 => "SG105",
+            Self::Sg106 => "SG106",
+            Self::Sg107 => "SG107",
         }
     }
 
@@ -146,6 +205,51 @@ impl Serialize for CheckCode {
 pub(crate) struct Context<'a> {
     pub(crate) model: &'a Model,
     pub(crate) config: &'a Config,
+    /// The evidence joined to the model (`lint --db`); the evidence checks do nothing without it.
+    pub(crate) evidence: Option<&'a EvidenceFacts>,
+}
+
+/// The summary of what the evidence checks looked at.
+pub(crate) fn evidence_outcome(
+    model: &Model,
+    config: &Config,
+    facts: &EvidenceFacts,
+) -> EvidenceOutcome {
+    let cx = Context {
+        model,
+        config,
+        evidence: Some(facts),
+    };
+    let mut out = EvidenceOutcome {
+        window: facts.window.map(crate::analysis::evidence::Window::label),
+        rows: facts.rows_in_window,
+        unattributed_flows: facts.unattributed_flows,
+        unattributed_interfaces: facts.unattributed_interfaces.iter().cloned().collect(),
+        min_days: config.evidence.min_days,
+        ..EvidenceOutcome::default()
+    };
+    for link in &facts.links {
+        match link {
+            Link::State { .. } => out.linked_by_state += 1,
+            Link::Name { .. } => out.linked_by_name += 1,
+            Link::Literal { .. } => {}
+            Link::NotLinked { .. } => out.not_linked += 1,
+        }
+    }
+    for v in judge::verdicts(&cx) {
+        match v {
+            Ok(j) => {
+                out.rules_judged += 1;
+                if wildcard_sources::wildcard(j.rule).is_some()
+                    && j.ev.distinct_sources() > config.evidence.wildcard_threshold
+                {
+                    out.wildcards_accepted += 1;
+                }
+            }
+            Err(_) => out.rules_without_verdict += 1,
+        }
+    }
+    out
 }
 
 impl Context<'_> {
