@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod aws;
 pub mod cli;
+pub mod fix;
 pub mod ingest;
 pub mod model;
 pub mod report;

@@ -1,4 +1,4 @@
-//! The evidence checks (`lint --db`) on the "shop" scenario (testdata/evidence/make_shop.py):
+//! The evidence checks (`lint --db`) on the "shop" scenario (`examples/make_shop.py`):
 //! real flow logs and AWS Config files ingested into a real store, Terraform with all three rule
 //! styles, a `for_each` rule and variables, state for all groups but one. Snapshots of every
 //! format, and the behaviours the soundness rules demand, each asserted exactly.
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::{succeed, tighten};
 use serde_json::Value;
 
-const SHOP: &str = "testdata/evidence/shop";
+const SHOP: &str = "examples/shop";
 
 /// A store with the shop's flow logs (both formats) and AWS Config files.
 fn shop_store() -> (tempfile::TempDir, PathBuf) {
@@ -133,7 +133,7 @@ fn every_format_of_the_shop() {
     assert_eq!(sg103["properties"]["evidence"]["sources"], 2);
 }
 
-/// The official schema's `language` patterns have a stray `]` (see tests/lint_formats.rs).
+/// The official schema's `language` patterns have a stray `]` (see `tests/lint_formats.rs`).
 fn fix_language_patterns(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -150,7 +150,7 @@ fn fix_language_patterns(v: &mut Value) {
     }
 }
 
-/// One snapshot per evidence check (the registry guard in tests/lint_fixtures.rs wants them).
+/// One snapshot per evidence check (the registry guard in `tests/lint_fixtures.rs` wants them).
 #[test]
 fn each_evidence_check_on_the_shop() {
     let (_dir, db) = shop_store();
@@ -352,8 +352,8 @@ fn runs_are_recorded_and_history_shows_what_changed() {
     let rows: Vec<&str> = runs.lines().collect();
     assert_eq!(rows[0], "run,started_at,dir,window,findings,version");
     assert_eq!(rows.len(), 3);
-    assert!(rows[1].contains(",testdata/evidence/shop/terraform,2026-10-01..2026-10-10,"));
-    assert!(rows[2].contains(",testdata/evidence/shop/terraform,2026-10-01..2026-10-20,"));
+    assert!(rows[1].contains(",examples/shop/terraform,2026-10-01..2026-10-10,"));
+    assert!(rows[2].contains(",examples/shop/terraform,2026-10-01..2026-10-20,"));
     let changes: Value = serde_json::from_str(&succeed(
         tighten()
             .args(["history", "--run", "2", "--format", "json", "--db"])

@@ -3,23 +3,20 @@
 //! never grants more than the rule did, and the rule set with every proposal applied still allows
 //! every such flow that the original rule set allowed (the replay).
 
+mod common;
+
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
+use common::view::{DAYS, Flow};
 use ipnet::{IpNet, Ipv4Net};
 use proptest::prelude::*;
 use tighten::analysis::evidence::{Window, analyse};
 use tighten::analysis::proposal::Proposal;
 use tighten::analysis::{self, CheckCode, Config};
-use tighten::ingest::flowlog::aggregate::Stats;
-use tighten::ingest::flowlog::record::Action;
-use tighten::ingest::inventory::InterfaceState;
 use tighten::model::{Known, Protocol, Rule, Source};
-use tighten::store::evidence::{DirectionBasis, EvidenceRow, InitiatorBasis, Opener, Role};
-use tighten::store::inventory::InterfaceInterval;
-use tighten::store::view::{CoverageDay, EvidenceView};
-
-const DAYS: i32 = 20;
+use tighten::store::evidence::Role;
+use tighten::store::view::EvidenceView;
 
 #[derive(Debug, Clone)]
 struct RuleSpec {
@@ -95,60 +92,19 @@ fn terraform(rules: &[RuleSpec]) -> String {
     s
 }
 
-fn row(f: &FlowSpec) -> EvidenceRow {
-    let t = i64::from(f.day) * 86_400 + 3600;
-    EvidenceRow {
-        interface: "eni-1".to_owned(),
-        day: f.day,
-        role: f.role,
-        protocol: f.protocol,
-        port: f.port,
-        src: Some(IpAddr::V4(f.src)),
-        dst: Some(IpAddr::V4(Ipv4Addr::new(10, 200, 0, 1))),
-        action: Action::Accept,
-        stats: Stats {
-            flows: 1,
-            packets: 1,
-            bytes: 60,
-            first_seen: t,
-            last_seen: t + 60,
-            tcp_flags: 2,
-        },
-        sources: 1,
-        initiator_basis: InitiatorBasis::Flags,
-        direction_basis: DirectionBasis::FlowDirection,
-        opener: Opener::Src,
-    }
-}
-
 fn view(flows: &[FlowSpec]) -> EvidenceView {
-    let mut v = EvidenceView {
-        rows: flows.iter().map(row).collect(),
-        ..EvidenceView::default()
-    };
-    v.coverage = (0..DAYS)
-        .map(|day| CoverageDay {
-            interface: "eni-1".to_owned(),
-            day,
-            records: 10,
-            nodata: 0,
-            skipdata: 0,
+    let flows: Vec<Flow> = flows
+        .iter()
+        .map(|f| Flow {
+            group: "sg-1",
+            day: f.day,
+            role: f.role,
+            protocol: f.protocol,
+            port: f.port,
+            src: f.src,
         })
         .collect();
-    v.inventory.interfaces.insert(
-        "eni-1".to_owned(),
-        vec![InterfaceInterval {
-            from_ms: -86_400_000,
-            to_ms: None,
-            state: InterfaceState {
-                interface_id: "eni-1".to_owned(),
-                groups: vec!["sg-1".to_owned()],
-                private_ipv4: vec![IpAddr::V4(Ipv4Addr::new(10, 200, 0, 1))],
-                ..InterfaceState::default()
-            },
-        }],
-    );
-    v
+    common::view::view(&["sg-1"], &flows)
 }
 
 /// A rule as the replay sees it: protocol, inclusive port ranges per protocol (empty = all), nets.

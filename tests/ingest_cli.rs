@@ -443,17 +443,6 @@ fn formats_of_the_evidence_dump() {
 }
 
 #[test]
-fn demo_runs_on_the_shipped_examples() {
-    let out = tighten()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("demo")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!("demo", String::from_utf8(out.stdout).unwrap());
-}
-
-#[test]
 fn a_closed_pipe_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");

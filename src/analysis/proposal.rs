@@ -32,7 +32,18 @@ pub struct CoverOption {
     pub k: usize,
     pub prefixes: Vec<IpNet>,
     /// Addresses the prefixes grant.
+    #[serde(serialize_with = "big")]
     pub granted: u128,
+}
+
+/// A count of addresses: a JSON number up to 2^53 (exact in every JSON reader), a decimal string
+/// beyond (an IPv6 /64 alone holds 2^64).
+fn big<S: serde::Serializer>(n: &u128, s: S) -> Result<S::Ok, S::Error> {
+    if *n <= 1 << 53 {
+        s.serialize_u64(*n as u64)
+    } else {
+        s.serialize_str(&n.to_string())
+    }
 }
 
 /// The ports one protocol keeps.
@@ -56,8 +67,10 @@ pub enum Proposal {
         /// The chosen cover.
         prefixes: Vec<IpNet>,
         /// Addresses the rule grants now.
+        #[serde(serialize_with = "big")]
         granted_before: u128,
         /// Addresses the chosen cover grants.
+        #[serde(serialize_with = "big")]
         granted_after: u128,
         /// Distinct sources observed.
         observed: u64,
@@ -110,6 +123,8 @@ pub struct EvidenceSummary {
     pub sources_estimated: bool,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    /// Whole days from the last matching flow to the end of the window.
+    pub days_since_last_seen: Option<i64>,
     /// Days with matching traffic.
     pub days_with_traffic: u64,
     /// Days on which every interface of the group had complete flow logs.
@@ -145,6 +160,9 @@ impl EvidenceSummary {
             sources_estimated: ev.many_sources.is_some(),
             first_seen: ev.first_seen.map(timestamp),
             last_seen: ev.last_seen.map(timestamp),
+            days_since_last_seen: ev
+                .last_seen
+                .map(|t| (i64::from(window.until) - t.div_euclid(86_400)).max(0)),
             days_with_traffic: ev.days.len() as u64,
             coverage_days,
             interfaces,

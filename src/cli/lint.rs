@@ -9,6 +9,7 @@ use crate::analysis::evidence::Window;
 use crate::analysis::{self, Config, Severity};
 use crate::report::{self, Report, Stats};
 use crate::store::Store;
+use crate::store::view::EvidenceView;
 use crate::terraform::{self, LoadOptions, state};
 
 /// Output format.
@@ -37,14 +38,40 @@ pub(crate) enum FailOn {
     Never,
 }
 
+/// The inputs `lint` and `fix` share: the Terraform, its state and the evidence.
 #[derive(Debug, clap::Args)]
-pub(crate) struct LintArgs {
-    /// Directory (or single file) to lint.
+pub(crate) struct InputArgs {
+    /// Directory (or single file) to read.
     #[arg(default_value = ".")]
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Terraform state (`terraform.tfstate` v4 or `terraform show -json` output); default: DIR/terraform.tfstate when present.
     #[arg(long)]
-    state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
+    /// Configuration file; default: tighten.toml in DIR or a parent.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Variable values (`.tfvars`), applied after terraform.tfvars and *.auto.tfvars.
+    #[arg(long = "var-file")]
+    pub(crate) var_files: Vec<PathBuf>,
+    /// Evidence store: adds the evidence checks (SG100-SG107). Without it only static checks run.
+    #[arg(long, env = "TIGHTEN_DB")]
+    pub(crate) db: Option<PathBuf>,
+    /// First day of the evidence window (YYYY-MM-DD, UTC); default: the first day with flow logs.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
+    pub(crate) since: Option<i64>,
+    /// Last day of the evidence window (YYYY-MM-DD, UTC); default: the last day with flow logs.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
+    pub(crate) until: Option<i64>,
+    /// Days of complete flow-log coverage below which nothing is proposed (default 14, or
+    /// `min_days` in tighten.toml).
+    #[arg(long, requires = "db")]
+    pub(crate) min_days: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LintArgs {
+    #[command(flatten)]
+    input: InputArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -54,31 +81,25 @@ pub(crate) struct LintArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Configuration file; default: tighten.toml in DIR or a parent.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Variable values (`.tfvars`), applied after terraform.tfvars and *.auto.tfvars.
-    #[arg(long = "var-file")]
-    var_files: Vec<PathBuf>,
-    /// Evidence store: adds the evidence checks (SG100-SG107). Without it only static checks run.
-    #[arg(long, env = "TIGHTEN_DB")]
-    db: Option<PathBuf>,
-    /// First day of the evidence window (YYYY-MM-DD, UTC); default: the first day with flow logs.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
-    since: Option<i64>,
-    /// Last day of the evidence window (YYYY-MM-DD, UTC); default: the last day with flow logs.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = super::aws_sources::parse_day, requires = "db")]
-    until: Option<i64>,
-    /// Days of complete flow-log coverage below which nothing is proposed (default 14, or
-    /// `min_days` in tighten.toml).
-    #[arg(long, requires = "db")]
-    min_days: Option<u32>,
     /// Do not record this run in the store's history.
     #[arg(long, requires = "db")]
     no_record: bool,
 }
 
-pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
+/// The Terraform read, the evidence joined to it, and the findings.
+pub(crate) struct Evaluated {
+    pub(crate) config: Config,
+    pub(crate) loaded: terraform::Loaded,
+    pub(crate) load_options: LoadOptions,
+    pub(crate) state: Option<state::State>,
+    pub(crate) state_path: Option<PathBuf>,
+    pub(crate) linked_groups: usize,
+    pub(crate) store: Option<(Store, EvidenceView, Option<Window>)>,
+    pub(crate) outcome: analysis::Outcome,
+}
+
+/// Reads everything `args` names and runs the checks.
+pub(crate) fn evaluate(args: &InputArgs) -> miette::Result<Evaluated> {
     let mut config = match args.config.clone().or_else(|| Config::find(&args.dir)) {
         Some(p) => Config::read(&p)?,
         None => Config::default(),
@@ -97,26 +118,28 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
     if !args.dir.exists() {
         return Err(miette::miette!("{} does not exist", args.dir.display()));
     }
-    let opts = LoadOptions {
+    let load_options = LoadOptions {
         var_files: args.var_files.clone(),
     };
-    let mut loaded = terraform::load(&args.dir, &opts)?;
+    let mut loaded = terraform::load(&args.dir, &load_options)?;
     let state_path = args.state.clone().or_else(|| {
         let p = args.dir.join("terraform.tfstate");
         p.is_file().then_some(p)
     });
     let mut linked_groups = 0;
+    let mut st = None;
     if let Some(p) = &state_path {
-        let st = state::read(p)?;
-        terraform::link_state(&mut loaded.model, &st);
+        let read = state::read(p)?;
+        terraform::link_state(&mut loaded.model, &read);
         linked_groups = loaded
             .model
             .groups
             .iter()
             .filter(|g| g.deployed_id.is_some())
             .count();
+        st = Some(read);
     }
-    let evidence = match &args.db {
+    let (store, facts) = match &args.db {
         Some(db) => {
             let store = Store::open_existing(db)?;
             let view = store.view()?;
@@ -126,33 +149,47 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
                 &view,
             );
             let facts = analysis::evidence::analyse(&loaded.model, &view, window);
-            Some((store, facts))
+            (Some((store, view, window)), Some(facts))
         }
-        None => None,
+        None => (None, None),
     };
     let outcome = analysis::lint(
         &loaded,
         &config,
-        evidence.as_ref().map(|(_, f)| f),
+        facts.as_ref(),
         analysis::suppress::today(),
     );
-    if let Some((store, _)) = &evidence
+    Ok(Evaluated {
+        config,
+        loaded,
+        load_options,
+        state: st,
+        state_path,
+        linked_groups,
+        store,
+        outcome,
+    })
+}
+
+pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
+    let e = evaluate(&args.input)?;
+    if let Some((store, _, _)) = &e.store
         && !args.no_record
     {
-        store.record_run(&super::history::record_of(&args.dir, &outcome))?;
+        store.record_run(&super::history::record_of(&args.input.dir, &e.outcome))?;
     }
     let stats = Stats {
-        files: loaded.files.len(),
-        groups: loaded.model.groups.len(),
-        rules: loaded.model.rules.len(),
-        unknown_expansions: loaded.model.unknown_expansions.len(),
-        state: state_path,
-        linked_groups,
+        files: e.loaded.files.len(),
+        groups: e.loaded.model.groups.len(),
+        rules: e.loaded.model.rules.len(),
+        unknown_expansions: e.loaded.model.unknown_expansions.len(),
+        state: e.state_path.clone(),
+        linked_groups: e.linked_groups,
     };
     let r = Report {
-        outcome: &outcome,
-        files: &loaded.files,
-        errors: &loaded.errors,
+        outcome: &e.outcome,
+        files: &e.loaded.files,
+        errors: &e.loaded.errors,
         stats,
     };
     let text = match args.format {
@@ -169,7 +206,7 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
     if write(args.output.as_deref(), &text)? == Written::PipeClosed {
         return Ok(super::Outcome::Success);
     }
-    if !loaded.errors.is_empty() {
+    if !e.loaded.errors.is_empty() {
         return Ok(super::Outcome::PartialFailure);
     }
     let min = match args.fail_on {
@@ -179,7 +216,9 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
         FailOn::Never => None,
     };
     Ok(match min {
-        Some(min) if report::at_or_above(&outcome.diagnostics, min) > 0 => super::Outcome::Findings,
+        Some(min) if report::at_or_above(&e.outcome.diagnostics, min) > 0 => {
+            super::Outcome::Findings
+        }
         _ => super::Outcome::Success,
     })
 }
@@ -187,12 +226,12 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
 /// Whether the reader of standard output went away (`tighten lint | head`): that is not an
 /// error, and the run exits 0.
 #[derive(Debug, PartialEq, Eq)]
-enum Written {
+pub(crate) enum Written {
     All,
     PipeClosed,
 }
 
-fn write(output: Option<&Path>, text: &str) -> miette::Result<Written> {
+pub(crate) fn write(output: Option<&Path>, text: &str) -> miette::Result<Written> {
     if let Some(p) = output {
         std::fs::write(p, text)
             .into_diagnostic()

@@ -7,6 +7,7 @@ mod by_group;
 mod demo;
 mod evidence;
 mod explain;
+mod fix;
 mod history;
 mod ingest;
 mod ingest_config;
@@ -38,6 +39,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Show the documentation of a check (or list the checks).
     Explain(explain::ExplainArgs),
+    /// Turn the evidence checks' proposals into a verified patch (diff, --write, PR body).
+    Fix(fix::FixArgs),
     /// Recorded `lint --db` runs, and what changed between them.
     History(history::HistoryArgs),
 }
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Fix(args) => fix::run(&args),
         Command::History(args) => history::run(&args),
     };
     match result {

@@ -44,6 +44,12 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error("{}: no evidence store here", path.display())]
+    #[diagnostic(
+        code(tighten::store::missing),
+        help("create one with `tighten ingest flow-logs --db PATH …`, or check --db / TIGHTEN_DB")
+    )]
+    Missing { path: PathBuf },
     #[error("{}: cannot create the store's folder: {source}", path.display())]
     #[diagnostic(
         code(tighten::store::folder),
@@ -100,10 +106,9 @@ impl Store {
 
     /// Opens an existing store read-only (for dumps); a missing file is an error, not a new store.
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Sqlite {
+        if !path.is_file() {
+            return Err(StoreError::Missing {
                 path: path.to_owned(),
-                source: rusqlite::Error::InvalidPath(path.to_owned()),
             });
         }
         Store::open(path, DEFAULT_SOURCE_CAP)

@@ -172,6 +172,34 @@ fn build(
     roots
 }
 
+/// The model of `loaded` with some files' texts replaced (the fix stage's verification): the
+/// edited files are parsed again, the others reused, and every root module evaluated anew.
+pub fn rebuild(
+    loaded: &Loaded,
+    edited: &BTreeMap<PathBuf, String>,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Loaded, LoadError> {
+    let mut out = Loaded::default();
+    for f in &loaded.files {
+        match edited.get(&f.path) {
+            Some(text) => out.files.push(files::parse(f.path.clone(), text.clone())?),
+            None => out.files.push(f.clone()),
+        }
+    }
+    let mut var_files = Vec::new();
+    for p in &opts.var_files {
+        let text = std::fs::read_to_string(p).map_err(|source| LoadError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+        var_files.push((p.clone(), text));
+    }
+    let dir = &module::join_source(dir, ".");
+    out.roots = build(&out.files, &var_files, dir, &mut out.model);
+    Ok(out)
+}
+
 /// Sets the deployed ids of groups and rules from `state`.
 pub fn link_state(model: &mut Model, state: &state::State) {
     for g in &mut model.groups {

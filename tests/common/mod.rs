@@ -307,3 +307,5 @@ pub fn evidence_csv(db: &Path) -> String {
 pub fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
+
+pub mod view;

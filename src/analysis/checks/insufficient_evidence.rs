@@ -22,25 +22,26 @@ pub(crate) const META: Meta = Meta {
 
 /// One note per group for reasons that hold for the whole group, one per rule otherwise.
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(facts) = cx.evidence else { return };
     let mut groups_done: BTreeSet<usize> = BTreeSet::new();
+    let mut rules_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for i in facts.rules.keys() {
+        if let Some(g) = facts.index.rule_group[*i] {
+            *rules_of.entry(g).or_default() += 1;
+        }
+    }
     for verdict in verdicts(cx) {
-        let Err((rule, no)) = verdict else { continue };
-        let group = crate::analysis::evidence::model_group(cx.model, rule);
+        let Err((index, rule, no)) = verdict else {
+            continue;
+        };
+        let group = facts.index.rule_group[index];
         match group {
             Some(gi) if no.group_level => {
                 if !groups_done.insert(gi) {
                     continue;
                 }
                 let g = &cx.model.groups[gi];
-                let rules = cx
-                    .evidence
-                    .into_iter()
-                    .flat_map(|f| f.rules.keys())
-                    .filter(|&&i| {
-                        crate::analysis::evidence::model_group(cx.model, &cx.model.rules[i])
-                            == Some(gi)
-                    })
-                    .count();
+                let rules = rules_of.get(&gi).copied().unwrap_or(0);
                 out.push(Diagnostic {
                     code: META.code,
                     severity: META.severity,

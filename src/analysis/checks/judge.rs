@@ -27,8 +27,8 @@ pub(crate) struct NoVerdict {
     pub(crate) reason: String,
 }
 
-/// The link of `rule`'s group.
-pub(crate) fn link_of(cx: &Context<'_>, rule: &Rule) -> Link {
+/// The link of the group of rule `i`.
+pub(crate) fn link_of(cx: &Context<'_>, rule: &Rule, i: usize) -> Link {
     let Some(facts) = cx.evidence else {
         return Link::NotLinked {
             reason: "no evidence store".to_owned(),
@@ -36,7 +36,7 @@ pub(crate) fn link_of(cx: &Context<'_>, rule: &Rule) -> Link {
     };
     match &rule.group {
         GroupRef::Id(id) => Link::Literal { id: id.clone() },
-        GroupRef::Address(_) => crate::analysis::evidence::model_group(cx.model, rule)
+        GroupRef::Address(_) => facts.index.rule_group[i]
             .and_then(|gi| facts.links.get(gi).cloned())
             .unwrap_or(Link::NotLinked {
                 reason: "its group is not in the model".to_owned(),
@@ -50,14 +50,14 @@ pub(crate) fn link_of(cx: &Context<'_>, rule: &Rule) -> Link {
 /// The verdict of every ingress rule with evidence facts, in rule order.
 pub(crate) fn verdicts<'a>(
     cx: &'a Context<'a>,
-) -> impl Iterator<Item = Result<Judged<'a>, (&'a Rule, NoVerdict)>> + 'a {
+) -> impl Iterator<Item = Result<Judged<'a>, (usize, &'a Rule, NoVerdict)>> + 'a {
     let facts = cx.evidence;
     facts
         .into_iter()
         .flat_map(|f| f.rules.values())
         .map(move |ev| {
             let rule = &cx.model.rules[ev.rule];
-            judge(cx, rule, ev).map_err(|n| (rule, n))
+            judge(cx, rule, ev).map_err(|n| (ev.rule, rule, n))
         })
 }
 
@@ -148,7 +148,7 @@ fn judge<'a>(
         rule,
         ev,
         cov,
-        link: link_of(cx, rule),
+        link: link_of(cx, rule, ev.rule),
         window,
     })
 }

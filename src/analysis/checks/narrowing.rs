@@ -43,6 +43,19 @@ pub(crate) fn cover_proposal(cx: &Context<'_>, j: &Judged<'_>, from: IpNet) -> O
         .collect();
     let budget = j.entry_budget(cx, limits.max_prefixes);
     let chosen = options.iter().rev().find(|o| o.k <= budget)?.clone();
+    // A larger budget that grants no fewer addresses is no alternative: list each cover once.
+    let mut options = options;
+    let mut best = u128::MAX;
+    options.retain(|o| {
+        let better = o.granted < best;
+        best = best.min(o.granted);
+        better
+    });
+    let chosen = options
+        .iter()
+        .find(|o| o.granted == chosen.granted)
+        .cloned()
+        .unwrap_or(chosen);
     // Sound by construction; checked again because a proposal that drops a source is the one
     // mistake this product must never make.
     if !sources

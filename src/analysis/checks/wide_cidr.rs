@@ -43,7 +43,9 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        if granted_after.saturating_mul(100) > granted_before.saturating_mul(fill) {
+        if granted_after >= granted_before
+            || granted_after.saturating_mul(100) > granted_before.saturating_mul(fill)
+        {
             continue;
         }
         let message = format!(

@@ -100,7 +100,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 }
             })
             .sum();
-        if after.saturating_mul(100) > before.saturating_mul(fill) {
+        if after >= before || after.saturating_mul(100) > before.saturating_mul(fill) {
             continue;
         }
         let used: u64 =

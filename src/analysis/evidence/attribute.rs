@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::link::{deployed_at, group_of, model_group_of, resolve_group};
+use super::link::{deployed_at, group_of, resolve_group};
 use super::{EvidenceFacts, RuleEvidence, SourceUse, Unallowed, Window};
 use crate::ingest::flowlog::record::Action;
 use crate::ingest::inventory::{DeployedRule, RuleSource};
@@ -17,7 +17,7 @@ use crate::store::evidence::{EvidenceRow, Role};
 use crate::store::view::EvidenceView;
 
 /// Which addresses a rule lets in.
-enum Peer {
+pub(super) enum Peer {
     Cidr(IpNet),
     /// Members of this deployed group at the time of the flow.
     Group(String),
@@ -26,16 +26,16 @@ enum Peer {
 }
 
 /// A rule reduced to what matching needs.
-struct Matcher {
-    rule: usize,
+pub(super) struct Matcher {
+    pub(super) rule: usize,
     protocol: Protocol,
     /// Inclusive TCP/UDP ports; `None` when ports do not apply (ICMP types are not in flow logs).
     ports: Option<(u16, u16)>,
-    peer: Peer,
+    pub(super) peer: Peer,
 }
 
 impl Matcher {
-    fn allows_traffic(&self, row: &EvidenceRow) -> bool {
+    pub(super) fn allows_traffic(&self, row: &EvidenceRow) -> bool {
         match self.protocol {
             Protocol::All => true,
             Protocol::Number(p) if p != row.protocol => false,
@@ -48,12 +48,12 @@ impl Matcher {
 type Held<'a> = (i64, Option<i64>, &'a [String]);
 
 /// Which groups each address had, and when (private and IPv6 addresses of interfaces).
-struct Members<'a> {
+pub(super) struct Members<'a> {
     by_addr: HashMap<IpAddr, Vec<Held<'a>>>,
 }
 
 impl<'a> Members<'a> {
-    fn new(view: &'a EvidenceView) -> Self {
+    pub(super) fn new(view: &'a EvidenceView) -> Self {
         let mut by_addr: HashMap<IpAddr, Vec<Held<'a>>> = HashMap::new();
         for intervals in view.inventory.interfaces.values() {
             for i in intervals {
@@ -84,8 +84,7 @@ impl<'a> Members<'a> {
     }
 }
 
-fn matcher(
-    model: &Model,
+pub(super) fn matcher(
     facts: &EvidenceFacts,
     view: &EvidenceView,
     index: usize,
@@ -112,11 +111,11 @@ fn matcher(
             own.ok_or("its own group is not linked to a deployed id")?
                 .to_owned(),
         ),
-        Source::Group(r) => {
-            Peer::Group(resolve_group(model, &facts.links, rule, r).ok_or_else(|| {
+        Source::Group(r) => Peer::Group(
+            resolve_group(&facts.index, &facts.links, rule, r).ok_or_else(|| {
                 format!("the referenced group `{r}` is not linked to a deployed id")
-            })?)
-        }
+            })?,
+        ),
         Source::PrefixList(r) => {
             let entries: Vec<IpNet> = view
                 .prefix_lists
@@ -143,7 +142,12 @@ fn matcher(
     })
 }
 
-fn peer_allows(peer: &Peer, members: &Members<'_>, addr: IpAddr, row: &EvidenceRow) -> bool {
+pub(super) fn peer_allows(
+    peer: &Peer,
+    members: &Members<'_>,
+    addr: IpAddr,
+    row: &EvidenceRow,
+) -> bool {
     match peer {
         Peer::Cidr(n) => n.contains(&addr),
         Peer::Group(g) => members.is_member(addr, g, row.stats.first_seen, row.stats.last_seen),
@@ -167,14 +171,14 @@ pub(super) fn attribute(
         if rule.direction != Direction::Ingress {
             continue;
         }
-        let group = group_of(model, &facts.links, rule);
+        let group = group_of(&facts.index, &facts.links, rule, i);
         let mut ev = RuleEvidence {
             rule: i,
             group: group.clone(),
             ..RuleEvidence::default()
         };
         if let Some(g) = &group {
-            match matcher(model, facts, view, i, rule, Some(g)) {
+            match matcher(facts, view, i, rule, Some(g)) {
                 Ok(m) => by_group.entry(g.clone()).or_default().push(m),
                 Err(why) => {
                     ev.undecidable = Some(why);
@@ -317,8 +321,7 @@ pub(super) fn attribute(
     // Rules of unlinked groups stay without evidence; say why on each.
     for ev in facts.rules.values_mut() {
         if ev.group.is_none() && ev.undecidable.is_none() {
-            let rule = &model.rules[ev.rule];
-            ev.undecidable = Some(match model_group_of(model, rule) {
+            ev.undecidable = Some(match facts.index.rule_group[ev.rule] {
                 Some(gi) => match &facts.links[gi] {
                     super::Link::NotLinked { reason } => {
                         format!("its group is not linked: {reason}")

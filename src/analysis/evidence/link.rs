@@ -4,7 +4,8 @@
 //! deployed groups AWS Config or EC2 recorded: same `name` (or `name_prefix`) and, when both are
 //! known, the same VPC — only when exactly one deployed group matches. Never a guess.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -124,34 +125,65 @@ fn by_name(g: &SecurityGroup, deployed: &[&GroupState]) -> Link {
     }
 }
 
-/// The deployed id of the group `rule` belongs to.
-pub(crate) fn group_of(model: &Model, links: &[Link], rule: &Rule) -> Option<String> {
-    match &rule.group {
-        GroupRef::Id(id) => Some(id.clone()),
-        GroupRef::Address(a) => model
-            .groups
+/// Model groups by (root, address), and each rule's group: built once, so that no lookup scans
+/// the groups (a model may hold thousands of rules in hundreds of groups).
+#[derive(Debug, Default)]
+pub struct GroupIndex {
+    by_address: HashMap<(PathBuf, String), usize>,
+    /// Per rule (index into `Model::rules`): its model group, when it names one.
+    pub rule_group: Vec<Option<usize>>,
+}
+
+impl GroupIndex {
+    pub(crate) fn new(model: &Model) -> Self {
+        let mut by_address = HashMap::new();
+        for (i, g) in model.groups.iter().enumerate() {
+            by_address.insert((g.root.clone(), g.address.to_string()), i);
+            if g.address.key.is_none() {
+                by_address
+                    .entry((g.root.clone(), g.address.resource()))
+                    .or_insert(i);
+            }
+        }
+        let rule_group = model
+            .rules
             .iter()
-            .position(|g| g.root == rule.root && g.address.to_string() == *a)
-            .and_then(|i| links[i].id().map(str::to_owned)),
-        GroupRef::Unknown => None,
+            .map(|r| match &r.group {
+                GroupRef::Address(a) => by_address.get(&(r.root.clone(), a.clone())).copied(),
+                _ => None,
+            })
+            .collect();
+        Self {
+            by_address,
+            rule_group,
+        }
+    }
+
+    fn find(&self, root: &std::path::Path, address: &str) -> Option<usize> {
+        self.by_address
+            .get(&(root.to_path_buf(), address.to_owned()))
+            .copied()
     }
 }
 
-/// The model group index of `rule`'s group.
-pub(crate) fn model_group_of(model: &Model, rule: &Rule) -> Option<usize> {
+/// The deployed id of the group rule `i` belongs to.
+pub(crate) fn group_of(
+    index: &GroupIndex,
+    links: &[Link],
+    rule: &Rule,
+    i: usize,
+) -> Option<String> {
     match &rule.group {
-        GroupRef::Address(a) => model
-            .groups
-            .iter()
-            .position(|g| g.root == rule.root && g.address.to_string() == *a),
-        _ => None,
+        GroupRef::Id(id) => Some(id.clone()),
+        GroupRef::Address(_) => index.rule_group[i].and_then(|g| links[g].id().map(str::to_owned)),
+        GroupRef::Unknown => None,
     }
 }
 
 /// The deployed id a group reference names: a literal `sg-…`, or a Terraform reference to a
 /// group of the model that is linked.
 pub(crate) fn resolve_group(
-    model: &Model,
+    index: &GroupIndex,
     links: &[Link],
     rule: &Rule,
     reference: &str,
@@ -162,14 +194,8 @@ pub(crate) fn resolve_group(
     }
     let r = r.strip_suffix(".id").unwrap_or(r);
     let wanted = format!("{}{r}", rule.address.module_prefix());
-    model
-        .groups
-        .iter()
-        .position(|g| {
-            g.root == rule.root
-                && (g.address.to_string() == wanted
-                    || (g.address.key.is_none() && g.address.resource() == wanted))
-        })
+    index
+        .find(&rule.root, &wanted)
         .and_then(|i| links[i].id().map(str::to_owned))
 }
 
@@ -226,7 +252,12 @@ fn deployed_key(ingress: bool, d: &DeployedRule) -> EntryKey {
 }
 
 /// The deployed form of a Terraform rule, when every value is known and every reference resolves.
-pub(crate) fn rule_key(model: &Model, links: &[Link], rule: &Rule, own: &str) -> Option<EntryKey> {
+pub(crate) fn rule_key(
+    index: &GroupIndex,
+    links: &[Link],
+    rule: &Rule,
+    own: &str,
+) -> Option<EntryKey> {
     let (Known::Known(p), Known::Known(ports), Known::Known(source)) =
         (&rule.protocol, &rule.ports, &rule.source)
     else {
@@ -247,7 +278,7 @@ pub(crate) fn rule_key(model: &Model, links: &[Link], rule: &Rule, own: &str) ->
     });
     let source = match source {
         Source::Cidr(n) => n.trunc().to_string(),
-        Source::Group(r) => resolve_group(model, links, rule, r)?,
+        Source::Group(r) => resolve_group(index, links, rule, r)?,
         Source::SelfGroup => own.to_owned(),
         Source::PrefixList(r) => r.starts_with("pl-").then(|| r.clone())?,
     };
@@ -277,6 +308,12 @@ fn state_keys(state: &GroupState) -> BTreeSet<EntryKey> {
 /// Drift between Terraform and the latest deployed state of each linked group, and when each
 /// Terraform ingress rule appeared in the deployed group.
 pub(super) fn drift(model: &Model, view: &EvidenceView, facts: &mut EvidenceFacts) {
+    let mut rules_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, g) in facts.index.rule_group.iter().enumerate() {
+        if let Some(g) = g {
+            rules_of.entry(*g).or_default().push(i);
+        }
+    }
     for gi in 0..model.groups.len() {
         let Some(id) = facts.links[gi].id() else {
             continue;
@@ -288,15 +325,12 @@ pub(super) fn drift(model: &Model, view: &EvidenceView, facts: &mut EvidenceFact
             continue;
         };
         let latest_keys = state_keys(latest);
-        let rules: Vec<(usize, &Rule)> = model
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| model_group_of(model, r) == Some(gi))
-            .collect();
+        let rules: Vec<(usize, &Rule)> = rules_of.get(&gi).map_or_else(Vec::new, |is| {
+            is.iter().map(|&i| (i, &model.rules[i])).collect()
+        });
         let keys: Vec<(usize, Option<EntryKey>)> = rules
             .iter()
-            .map(|(i, r)| (*i, rule_key(model, &facts.links, r, id)))
+            .map(|(i, r)| (*i, rule_key(&facts.index, &facts.links, r, id)))
             .collect();
         let all_known = keys.iter().all(|(_, k)| k.is_some());
         let tf: BTreeSet<&EntryKey> = keys.iter().filter_map(|(_, k)| k.as_ref()).collect();

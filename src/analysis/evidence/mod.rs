@@ -9,6 +9,7 @@
 
 mod attribute;
 mod link;
+mod replay;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -19,8 +20,9 @@ use crate::model::Model;
 use crate::store::evidence::date_of_day;
 use crate::store::view::EvidenceView;
 
+pub use link::GroupIndex;
 pub use link::Link;
-pub(crate) use link::model_group_of as model_group;
+pub use replay::{Replay, replay};
 
 /// The days the evidence checks look at, inclusive (days since 1970-01-01, UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,6 +158,8 @@ pub struct Unallowed {
 #[derive(Debug, Default)]
 pub struct EvidenceFacts {
     pub window: Option<Window>,
+    /// Model groups by address, and each rule's model group.
+    pub index: GroupIndex,
     /// Per model group (same index as `Model::groups`): how it was linked.
     pub links: Vec<Link>,
     /// Per deployed group id: coverage in the window.
@@ -178,6 +182,7 @@ pub fn analyse(model: &Model, view: &EvidenceView, window: Option<Window>) -> Ev
     let mut facts = EvidenceFacts {
         window,
         links,
+        index: GroupIndex::new(model),
         ..EvidenceFacts::default()
     };
     let Some(window) = window else {

@@ -1,0 +1,316 @@
+//! The fix stage on generated Terraform: every rule style's edit (snapshots), and properties over
+//! random formatting, comments and line endings — edits never touch a rule without a fix, the
+//! file's line endings are kept, the rules without a fix are unchanged, and every inbound flow the
+//! old rules allowed is allowed by the rules read back from the edited files.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use common::view::{DAYS, Flow, allowed, view};
+use proptest::prelude::*;
+use tighten::analysis::evidence::{Window, analyse};
+use tighten::analysis::{self, Config};
+use tighten::fix::{self, Plan};
+use tighten::model::Model;
+use tighten::store::evidence::Role;
+use tighten::terraform::{self, LoadOptions, Loaded};
+
+/// Loads `files` from a temporary folder, links every group `aws_security_group.NAME` to the
+/// deployed id `NAME`, and plans the fixes of the evidence checks on `flows`.
+fn plan(
+    files: &[(&str, &str)],
+    flows: &[Flow],
+    config: &Config,
+) -> (tempfile::TempDir, Loaded, Plan) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let opts = LoadOptions::default();
+    let mut loaded = terraform::load(dir.path(), &opts).unwrap();
+    let mut groups = Vec::new();
+    for g in &mut loaded.model.groups {
+        g.deployed_id = Some(g.address.name.clone());
+        groups.push(Box::leak(g.address.name.clone().into_boxed_str()) as &str);
+    }
+    let v = view(&groups, flows);
+    let window = Window::choose(None, None, &v);
+    let facts = analyse(&loaded.model, &v, window);
+    let outcome = analysis::lint(&loaded, config, Some(&facts), (2026, 11, 1));
+    let p = fix::plan(&fix::Inputs {
+        loaded: &loaded,
+        dir: dir.path(),
+        load_options: &opts,
+        state: None,
+        outcome: &outcome,
+        config,
+        view: &v,
+        window,
+        only: None,
+    });
+    (dir, loaded, p)
+}
+
+fn flow(group: &'static str, day: i32, port: u16, src: [u8; 4]) -> Flow {
+    Flow {
+        group,
+        day,
+        role: Role::Inbound,
+        protocol: 6,
+        port,
+        src: Ipv4Addr::from(src),
+    }
+}
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.evidence.min_days = 1;
+    c
+}
+
+fn patch(dir: &Path, p: &Plan) -> String {
+    fix::diff::unified(p, Some(dir))
+}
+
+#[test]
+fn a_vpc_rule_needing_three_prefixes_gets_sibling_resources() {
+    let tf = r#"resource "aws_security_group" "db" {
+  name = "db"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "pg" {
+  security_group_id = aws_security_group.db.id
+  description       = "Postgres"
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = "10.0.0.0/8"
+}
+"#;
+    let flows = [
+        flow("db", 1, 5432, [10, 1, 0, 1]),
+        flow("db", 2, 5432, [10, 200, 0, 1]),
+        flow("db", 3, 5432, [10, 77, 0, 1]),
+    ];
+    let (dir, _, p) = plan(&[("main.tf", tf)], &flows, &config());
+    assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+    assert_eq!(p.fixes.len(), 1);
+    assert_eq!(
+        p.fixes[0].creates,
+        [
+            "aws_vpc_security_group_ingress_rule.pg_2",
+            "aws_vpc_security_group_ingress_rule.pg_3"
+        ]
+    );
+    insta::assert_snapshot!("vpc_siblings", patch(dir.path(), &p));
+}
+
+#[test]
+fn a_one_per_line_crlf_list_keeps_its_layout_and_line_endings() {
+    let tf = "resource \"aws_security_group\" \"web\" {\r\n  name = \"web\"\r\n\r\n  ingress {\r\n    protocol    = \"tcp\"\r\n    from_port   = 22\r\n    to_port     = 22\r\n    cidr_blocks = [\r\n      \"0.0.0.0/0\", # anyone\r\n      \"10.0.0.0/8\",\r\n    ]\r\n  }\r\n}\r\n";
+    let flows = [
+        flow("web", 1, 22, [203, 0, 113, 7]),
+        flow("web", 2, 22, [198, 51, 100, 1]),
+        flow("web", 3, 22, [10, 4, 0, 1]),
+    ];
+    let (dir, _, p) = plan(&[("main.tf", tf)], &flows, &config());
+    assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+    let new = &p.edited[&dir.path().join("main.tf")];
+    assert!(!new.replace("\r\n", "").contains('\n'), "{new:?}");
+    insta::assert_snapshot!("crlf_list", new.replace('\r', "␍"));
+}
+
+#[test]
+fn count_instances_and_dynamic_blocks_are_left_as_notes() {
+    let tf = r#"resource "aws_security_group" "app" {
+  name = "app"
+}
+
+resource "aws_security_group_rule" "legacy" {
+  count             = 2
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  protocol          = "tcp"
+  from_port         = 7000 + count.index
+  to_port           = 7000 + count.index
+  cidr_blocks       = ["10.0.0.0/8"]
+}
+
+variable "ports" {
+  default = [8080, 8443]
+}
+
+resource "aws_security_group" "web" {
+  name = "web"
+  dynamic "ingress" {
+    for_each = var.ports
+    content {
+      protocol    = "tcp"
+      from_port   = ingress.value
+      to_port     = ingress.value
+      cidr_blocks = ["10.0.0.0/8"]
+    }
+  }
+}
+"#;
+    let flows = [
+        flow("app", 1, 7000, [10, 1, 1, 1]),
+        flow("web", 1, 8080, [10, 2, 2, 2]),
+    ];
+    let (_, _, p) = plan(&[("main.tf", tf)], &flows, &config());
+    let notes: Vec<String> = p
+        .notes
+        .iter()
+        .map(|n| format!("{} {}: {}", n.code, n.address, n.reason))
+        .collect();
+    insta::assert_snapshot!("notes", notes.join("\n"));
+    assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+}
+
+/// One generated inline rule: protocol, ports, CIDRs, and how it is written.
+#[derive(Debug, Clone)]
+struct Block {
+    from: u16,
+    width: u16,
+    cidrs: Vec<(u8, u8)>,
+    comment: bool,
+    multiline: bool,
+    pad: usize,
+}
+
+fn block() -> impl Strategy<Value = Block> {
+    (
+        0u16..100,
+        0u16..40,
+        prop::collection::vec(
+            (
+                0u8..4,
+                prop_oneof![Just(0u8), Just(8u8), Just(16u8), Just(24u8)],
+            ),
+            1..3,
+        ),
+        any::<bool>(),
+        any::<bool>(),
+        1usize..4,
+    )
+        .prop_map(|(from, width, cidrs, comment, multiline, pad)| Block {
+            from,
+            width,
+            cidrs,
+            comment,
+            multiline,
+            pad,
+        })
+}
+
+fn render(blocks: &[Block], nl: &str, indent: &str) -> String {
+    let mut s = format!(
+        "# generated{nl}resource \"aws_security_group\" \"g\" {{{nl}{indent}name = \"g\"{nl}"
+    );
+    for (i, b) in blocks.iter().enumerate() {
+        s.push_str(nl);
+        if b.comment {
+            let _ = write!(s, "{indent}# rule {i}{nl}");
+        }
+        let eq = format!("{}={}", " ".repeat(b.pad), " ".repeat(b.pad));
+        let cidrs: Vec<String> = b
+            .cidrs
+            .iter()
+            .map(|(x, len)| {
+                let net = match len {
+                    0 => "0.0.0.0/0".to_owned(),
+                    8 => "10.0.0.0/8".to_owned(),
+                    16 => format!("10.{x}.0.0/16"),
+                    _ => format!("10.{x}.1.0/24"),
+                };
+                format!("\"{net}\"")
+            })
+            .collect();
+        let list = if b.multiline {
+            let inner = format!("{indent}{indent}{indent}");
+            format!(
+                "[{nl}{inner}{}{nl}{indent}{indent}]",
+                cidrs.join(&format!(",{nl}{inner}"))
+            )
+        } else {
+            format!("[{}]", cidrs.join(", "))
+        };
+        let _ = write!(
+            s,
+            "{indent}ingress {{{nl}{indent}{indent}protocol{eq}\"tcp\"{nl}{indent}{indent}from_port{eq}{}{nl}{indent}{indent}to_port{eq}{}{nl}{indent}{indent}cidr_blocks{eq}{list}{nl}{indent}}}{nl}",
+            b.from,
+            b.from + b.width
+        );
+    }
+    let _ = write!(s, "}}{nl}");
+    s
+}
+
+fn flows() -> impl Strategy<Value = Vec<Flow>> {
+    prop::collection::vec(
+        (0..DAYS, 0u16..150, 0u8..4, 0u8..4, any::<u8>()).prop_map(|(day, port, b, c, d)| Flow {
+            group: "g",
+            day,
+            role: Role::Inbound,
+            protocol: 6,
+            port,
+            src: Ipv4Addr::new(10, b, c, d),
+        }),
+        0..25,
+    )
+}
+
+fn model_of(text: &str) -> Model {
+    terraform::model_of_text("main.tf", text).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fixes_touch_only_their_rules_keep_the_format_and_every_flow(
+        blocks in prop::collection::vec(block(), 1..5),
+        flows in flows(),
+        crlf in any::<bool>(),
+        tabs in any::<bool>(),
+    ) {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let indent = if tabs { "\t" } else { "  " };
+        let text = render(&blocks, nl, indent);
+        let mut cfg = config();
+        cfg.evidence.max_fill_percent = 100;
+        let (dir, loaded, p) = plan(&[("main.tf", &text)], &flows, &cfg);
+        prop_assert!(p.dropped.is_empty(), "dropped {:?}", p.dropped);
+        let new = p.edited.get(&dir.path().join("main.tf")).cloned().unwrap_or_else(|| text.clone());
+        // Line endings kept.
+        if crlf {
+            prop_assert!(!new.replace("\r\n", "").contains('\n'), "a bare LF in {:?}", new);
+        } else {
+            prop_assert!(!new.contains('\r'));
+        }
+        // Edits stay off every rule that has no fix.
+        let fixed: Vec<(String, String)> = p.fixes.iter().map(|f| (f.address.clone(), f.rule.clone())).collect();
+        for r in &loaded.model.rules {
+            if fixed.contains(&(r.address.to_string(), r.summary())) {
+                continue;
+            }
+            let shares_block = p.fixes.iter().any(|f| f.offset == r.loc.bytes.start);
+            for e in p.fixes.iter().flat_map(|f| &f.edits) {
+                let overlaps = e.range.start < r.loc.bytes.end && r.loc.bytes.start < e.range.end;
+                prop_assert!(!overlaps || shares_block, "an edit {:?} touches {}", e.range, r.summary());
+            }
+        }
+        // Read back independently: every counted flow allowed before is allowed after, and no
+        // rule grants more than one of the old rules did.
+        let (before, after) = (model_of(&text), model_of(&new));
+        for f in &flows {
+            if allowed(&before, f) {
+                prop_assert!(allowed(&after, f), "{:?} denied after\n{}", f, new);
+            }
+        }
+        prop_assert!(after.rules.len() <= before.rules.len() + p.fixes.iter().map(|f| f.creates.len()).sum::<usize>() + 8);
+    }
+}
