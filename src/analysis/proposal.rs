@@ -255,3 +255,29 @@ pub fn describe_ports(kept: &[ProtocolPorts]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_counts_beyond_2_53_are_json_strings() {
+        let from: IpNet = "::/0".parse().unwrap();
+        let p = Proposal::ReplaceSources {
+            from,
+            prefixes: vec!["2001:db8::/64".parse().unwrap()],
+            granted_before: addresses(&from),
+            granted_after: addresses(&"2001:db8::/64".parse().unwrap()),
+            observed: 2,
+            options: vec![CoverOption {
+                k: 1,
+                prefixes: vec!["10.0.0.0/8".parse().unwrap()],
+                granted: 1 << 24,
+            }],
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["granted_before"], u128::MAX.to_string());
+        assert_eq!(v["granted_after"], "18446744073709551616");
+        assert_eq!(v["options"][0]["granted"], 16_777_216);
+    }
+}
