@@ -1,4 +1,4 @@
-//! The evidence checks (`lint --db`) on the "shop" scenario (testdata/evidence/make_shop.py):
+//! The evidence checks (`lint --db`) on the "shop" scenario (`testdata/evidence/make_shop.py`):
 //! real flow logs and AWS Config files ingested into a real store, Terraform with all three rule
 //! styles, a `for_each` rule and variables, state for all groups but one. Snapshots of every
 //! format, and the behaviours the soundness rules demand, each asserted exactly.
@@ -133,7 +133,7 @@ fn every_format_of_the_shop() {
     assert_eq!(sg103["properties"]["evidence"]["sources"], 2);
 }
 
-/// The official schema's `language` patterns have a stray `]` (see tests/lint_formats.rs).
+/// The official schema's `language` patterns have a stray `]` (see `tests/lint_formats.rs`).
 fn fix_language_patterns(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -150,7 +150,7 @@ fn fix_language_patterns(v: &mut Value) {
     }
 }
 
-/// One snapshot per evidence check (the registry guard in tests/lint_fixtures.rs wants them).
+/// One snapshot per evidence check (the registry guard in `tests/lint_fixtures.rs` wants them).
 #[test]
 fn each_evidence_check_on_the_shop() {
     let (_dir, db) = shop_store();
