@@ -23,6 +23,8 @@ pub(crate) enum Format {
     Sarif,
     /// Markdown for a pull-request comment.
     Markdown,
+    /// GitHub Actions workflow commands: an annotation per finding on the pull request.
+    Github,
 }
 
 /// Lowest severity that makes the run fail.
@@ -202,6 +204,7 @@ pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
         Format::Json => report::json::render(&r),
         Format::Sarif => report::sarif::render(&r),
         Format::Markdown => report::markdown::render(&r),
+        Format::Github => report::github::render(&r),
     };
     if write(args.output.as_deref(), &text)? == Written::PipeClosed {
         return Ok(super::Outcome::Success);

@@ -4,6 +4,7 @@
 
 mod aws_sources;
 mod by_group;
+mod completions;
 mod demo;
 mod evidence;
 mod explain;
@@ -12,11 +13,12 @@ mod history;
 mod ingest;
 mod ingest_config;
 mod lint;
+mod man;
 mod progress;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Least-privilege AWS security groups from flow-log evidence, through Terraform, by pull request.
 #[derive(Debug, Parser)]
@@ -43,6 +45,10 @@ enum Command {
     Fix(fix::FixArgs),
     /// Recorded `lint --db` runs, and what changed between them.
     History(history::HistoryArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page, or write one page per subcommand with --dir.
+    Man(man::ManArgs),
 }
 
 /// What a command reports back to `main`: the exit code it asks for.
@@ -79,6 +85,8 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Fix(args) => fix::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Completions(args) => completions::run(&args, Cli::command()),
+        Command::Man(args) => man::run(&args, Cli::command()),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Report stage: one file per output format, all rendering the same [`Report`]. Renderers
 //! compute nothing about security groups; they place findings in files and format them.
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
