@@ -89,14 +89,17 @@ impl Locator<'_> {
             return self.remove(i, rule, text);
         }
         let mut planned = Planned::default();
+        // Ports first: sibling resources created for extra prefixes copy them too.
+        let ports = match &change.ports {
+            Some(ports) => self.ports(i, rule, text, ports)?,
+            None => Vec::new(),
+        };
         if let Some(prefixes) = &change.sources {
-            let p = self.sources(i, rule, text, prefixes)?;
+            let p = self.sources(i, rule, text, prefixes, &ports)?;
             planned.edits.extend(p.edits);
             planned.creates.extend(p.creates);
         }
-        if let Some(ports) = &change.ports {
-            planned.edits.extend(self.ports(i, rule, text, ports)?);
-        }
+        planned.edits.extend(ports);
         Ok(planned)
     }
 
@@ -182,6 +185,7 @@ impl Locator<'_> {
         rule: &Rule,
         text: &str,
         prefixes: &[IpNet],
+        port_edits: &[Edit],
     ) -> Result<Planned, String> {
         let site = source_site(rule).ok_or("the rule's source is not a CIDR that can be edited")?;
         // Every rule sharing these bytes must ask for exactly the same prefixes (a for_each value
@@ -242,7 +246,7 @@ impl Locator<'_> {
                     creates: Vec::new(),
                 };
                 if prefixes.len() > 1 {
-                    self.siblings(rule, text, site, &quoted[1..], &mut planned)?;
+                    self.siblings(rule, text, site, &quoted[1..], port_edits, &mut planned)?;
                 }
                 Ok(planned)
             }
@@ -313,6 +317,7 @@ impl Locator<'_> {
         text: &str,
         site: &AttrSite,
         extra: &[String],
+        port_edits: &[Edit],
         planned: &mut Planned,
     ) -> Result<(), String> {
         if rule.style == RuleStyle::Inline || rule.address.key.is_some() {
@@ -344,9 +349,33 @@ impl Locator<'_> {
                 n += 1;
             }
             let name = format!("{}_{n}", rule.address.name);
-            let mut copy = body.to_owned();
-            copy.replace_range(inner.clone(), value);
-            copy.replace_range(label_at..label_at + label.len(), &format!("\"{name}\""));
+            // The copy: the new name, this prefix, and the rule's port edits.
+            let relative = |range: &std::ops::Range<usize>, text: String| Edit {
+                file: rule.loc.file.clone(),
+                range: range.start - block.start..range.end - block.start,
+                text,
+            };
+            let mut edits = vec![
+                Edit {
+                    file: rule.loc.file.clone(),
+                    range: label_at..label_at + label.len(),
+                    text: format!("\"{name}\""),
+                },
+                Edit {
+                    file: rule.loc.file.clone(),
+                    range: inner.clone(),
+                    text: value.clone(),
+                },
+            ];
+            for e in port_edits {
+                if e.range.start < block.start || e.range.end > block.end {
+                    return Err("the ports are edited outside the rule's block".to_owned());
+                }
+                edits.push(relative(&e.range, e.text.clone()));
+            }
+            let refs: Vec<&Edit> = edits.iter().collect();
+            let copy = super::edit::apply(body, &refs)
+                .map_err(|_| "the copy's edits overlap".to_owned())?;
             insert.push_str(nl);
             insert.push_str(nl);
             insert.push_str(&copy);

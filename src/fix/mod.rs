@@ -222,7 +222,8 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         before: before.as_ref(),
     };
     // Units: the rules of one declaration are verified together (their edits depend on each
-    // other); each unit alone first, so that one failure does not sink the others.
+    // other). A file's declarations are tried together first (one rebuild per file), one by one
+    // only when that fails, so that one failure does not sink the others.
     let mut units: BTreeMap<(PathBuf, usize, usize), Vec<usize>> = BTreeMap::new();
     for i in wanted.keys() {
         let loc = &model.rules[*i].loc;
@@ -231,20 +232,76 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             .or_default()
             .push(*i);
     }
-    let mut kept: Vec<usize> = Vec::new();
-    for rules in units.values() {
-        match check_unit(&out.originals, &planned, &wanted, rules, &verifier, false) {
-            Ok(_) => kept.extend(rules),
-            Err(reason) => drop_rules(&mut out, &wanted, model, rules, &reason),
+    let mut by_file: BTreeMap<PathBuf, Vec<&Vec<usize>>> = BTreeMap::new();
+    for ((file, ..), rules) in &units {
+        by_file.entry(file.clone()).or_default().push(rules);
+    }
+    let check = |rules: &[usize], full: bool| {
+        check_unit(&out.originals, &planned, &wanted, rules, &verifier, full)
+    };
+    let mut kept: Vec<Vec<usize>> = Vec::new();
+    let mut failed: Vec<(Vec<usize>, String)> = Vec::new();
+    for decls in by_file.values() {
+        let all: Vec<usize> = decls.iter().flat_map(|d| d.iter().copied()).collect();
+        if check(&all, false).is_ok() {
+            kept.extend(decls.iter().map(|d| (*d).clone()));
+            continue;
+        }
+        for d in decls {
+            match check(d, false) {
+                Ok(_) => kept.push((*d).clone()),
+                Err(reason) => failed.push(((*d).clone(), reason)),
+            }
         }
     }
-    // All kept fixes together, with the replay.
-    let mut result = check_unit(&out.originals, &planned, &wanted, &kept, &verifier, true);
-    if let Err(reason) = &result {
-        drop_rules(&mut out, &wanted, model, &kept, reason);
-        kept.clear();
-        result = check_unit(&out.originals, &planned, &wanted, &kept, &verifier, true);
+    // All kept fixes together, with the re-check and the replay. A failure that names rules
+    // drops their declarations; one that does not is narrowed down declaration by declaration.
+    let mut result;
+    let mut rounds = 0;
+    loop {
+        let all: Vec<usize> = kept.iter().flatten().copied().collect();
+        result = check(&all, true);
+        let Err(reason) = &result else { break };
+        rounds += 1;
+        let named: Vec<usize> = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.iter()
+                    .any(|i| reason.contains(&format!(" {} (", model.rules[*i].address)))
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if !named.is_empty() && rounds < 20 {
+            for n in named.into_iter().rev() {
+                failed.push((kept.remove(n), reason.clone()));
+            }
+            continue;
+        }
+        let mut still = Vec::new();
+        for d in std::mem::take(&mut kept) {
+            match check(&d, true) {
+                Ok(_) => still.push(d),
+                Err(reason) => failed.push((d, reason)),
+            }
+        }
+        kept = still;
+        let all: Vec<usize> = kept.iter().flatten().copied().collect();
+        result = check(&all, true);
+        if let Err(reason) = &result {
+            failed.extend(
+                std::mem::take(&mut kept)
+                    .into_iter()
+                    .map(|d| (d, reason.clone())),
+            );
+            result = check(&[], true);
+        }
+        break;
     }
+    for (rules, reason) in &failed {
+        drop_rules(&mut out, &wanted, model, rules, reason);
+    }
+    let kept: Vec<usize> = kept.into_iter().flatten().collect();
     let (edited, after) = result.unwrap_or_default();
     out.edited = edited;
     if let (Some(b), Some(a)) = (&before, &after) {
@@ -392,7 +449,12 @@ fn check_unit(
         window: if replay { verifier.window } else { None },
         ..*verifier
     };
-    let after = verifier.verify(&edited, &changes, &targeted)?;
+    let creates: BTreeSet<String> = rules
+        .iter()
+        .filter_map(|i| planned.get(i))
+        .flat_map(|p| p.creates.iter().cloned())
+        .collect();
+    let after = verifier.verify(&edited, &changes, &targeted, &creates)?;
     Ok((edited, after))
 }
 

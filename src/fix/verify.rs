@@ -55,7 +55,10 @@ type PortsOf = (Option<Protocol>, Option<(u16, u16)>);
 
 /// The entries a model should hold once `changes` are applied to `model`, and those the changes
 /// produce.
-fn expected(model: &Model, changes: &BTreeMap<usize, Change>) -> (Vec<Entry>, BTreeSet<Entry>) {
+fn expected(
+    model: &Model,
+    changes: &BTreeMap<usize, Change>,
+) -> (Vec<Entry>, BTreeSet<(String, Entry)>) {
     let mut out = Vec::new();
     let mut produced = BTreeSet::new();
     for (i, rule) in model.rules.iter().enumerate() {
@@ -89,7 +92,7 @@ fn expected(model: &Model, changes: &BTreeMap<usize, Change>) -> (Vec<Entry>, BT
         for s in &sources {
             for (p, r) in &ports {
                 let e = entry(rule, *p, *r, s.clone());
-                produced.insert(e.clone());
+                produced.insert((rule.address.to_string(), e.clone()));
                 out.push(e);
             }
         }
@@ -128,6 +131,7 @@ impl Verifier<'_> {
         edited: &BTreeMap<PathBuf, String>,
         changes: &BTreeMap<usize, Change>,
         targeted: &BTreeSet<(CheckCode, String)>,
+        creates: &BTreeSet<String>,
     ) -> Result<Option<Replay>, String> {
         let mut rebuilt = terraform::rebuild(self.loaded, edited, self.dir, self.load_options)
             .map_err(|e| format!("the edited files do not parse: {e}"))?;
@@ -194,12 +198,18 @@ impl Verifier<'_> {
             if !targeted.contains(&key) {
                 continue;
             }
+            // Made by the edit: an entry the changes produced, in the rule it changed or in a
+            // sibling resource it created.
             let made = rebuilt.model.rules.iter().any(|r| {
+                let address = r.address.to_string();
+                let e = entry(r, None, None, None);
                 r.root == p.0.root
-                    && r.address.to_string() == p.0.address
+                    && address == p.0.address
                     && r.entry == p.0.entry
                     && r.loc == p.0.loc
-                    && produced.contains(&entry(r, None, None, None))
+                    && (produced.contains(&(address.clone(), e.clone()))
+                        || (creates.contains(&address)
+                            && produced.iter().any(|(_, made)| *made == e)))
             });
             if made {
                 return Err(format!(

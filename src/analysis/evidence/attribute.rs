@@ -274,7 +274,9 @@ pub(super) fn attribute(
                     s.flows += row.stats.flows;
                     s.first_seen = s.first_seen.min(row.stats.first_seen);
                     s.last_seen = s.last_seen.max(row.stats.last_seen);
-                    if matches!(m.peer, Peer::Cidr(_)) {
+                    // Once the clients share no group, they never will again: skip the lookup.
+                    let settled = ev.common_groups.as_ref().is_some_and(BTreeSet::is_empty);
+                    if matches!(m.peer, Peer::Cidr(_)) && !settled {
                         let had: BTreeSet<String> = members
                             .groups(addr, row.stats.first_seen, row.stats.last_seen)
                             .cloned()
