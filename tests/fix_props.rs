@@ -311,6 +311,92 @@ proptest! {
                 prop_assert!(allowed(&after, f), "{:?} denied after\n{}", f, new);
             }
         }
-        prop_assert!(after.rules.len() <= before.rules.len() + p.fixes.iter().map(|f| f.creates.len()).sum::<usize>() + 8);
+        // No rule grants more than one old rule did: protocol, ports and network inside it.
+        for r in &after.rules {
+            prop_assert!(
+                before.rules.iter().any(|o| within(r, o)),
+                "{} widens the old rules\n{}",
+                r.summary(),
+                new
+            );
+        }
     }
+}
+
+#[test]
+fn ports_needing_several_ranges_split_the_rule() {
+    let tf = r#"resource "aws_security_group" "app" {
+  name = "app"
+
+  # The app's ports.
+  ingress {
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_security_group_rule" "range" {
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  protocol          = "tcp"
+  from_port         = 1000
+  to_port           = 9999
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+"#;
+    // Ten sources: more than the wildcard threshold, so only the ports narrow.
+    let mut flows: Vec<Flow> = Vec::new();
+    for (n, port) in [1200, 4000, 9000, 1200, 4000, 9000, 1200, 4000, 9000, 1200]
+        .into_iter()
+        .enumerate()
+    {
+        flows.push(flow("app", n as i32, port, [10, 1, 1, n as u8]));
+    }
+    flows.push(Flow {
+        protocol: 17,
+        ..flow("app", 4, 53, [10, 1, 1, 1])
+    });
+    let mut cfg = config();
+    cfg.evidence.max_port_ranges = 3;
+    cfg.evidence.max_fill_percent = 100;
+    let (dir, _, p) = plan(&[("main.tf", tf)], &flows, &cfg);
+    assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+    let sg104: Vec<&fix::Fix> = p
+        .fixes
+        .iter()
+        .filter(|f| f.codes.contains(&tighten::analysis::CheckCode::Sg104))
+        .collect();
+    assert_eq!(sg104.len(), 2, "{:?} {:?}", p.fixes, p.notes);
+    insta::assert_snapshot!("split_ports", patch(dir.path(), &p));
+}
+
+/// Whether rule `r` allows nothing that rule `o` does not.
+fn within(r: &tighten::model::Rule, o: &tighten::model::Rule) -> bool {
+    use tighten::model::{Known, Protocol, Source};
+    let (
+        Known::Known(rp),
+        Known::Known(rports),
+        Known::Known(Source::Cidr(rn)),
+        Known::Known(op),
+        Known::Known(oports),
+        Known::Known(Source::Cidr(on)),
+    ) = (
+        &r.protocol,
+        &r.ports,
+        &r.source,
+        &o.protocol,
+        &o.ports,
+        &o.source,
+    )
+    else {
+        return false;
+    };
+    let ports_in = match (rports.effective(*rp), oports.effective(*op)) {
+        (Some((low, high)), Some((old_low, old_high))) => old_low <= low && high <= old_high,
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    (*op == Protocol::All || op == rp) && ports_in && on.contains(rn)
 }

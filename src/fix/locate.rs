@@ -90,10 +90,11 @@ impl Locator<'_> {
         }
         let mut planned = Planned::default();
         // Ports first: sibling resources created for extra prefixes copy them too.
-        let ports = match &change.ports {
+        let (ports, copies) = match &change.ports {
             Some(ports) => self.ports(i, rule, text, ports)?,
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
+        planned.creates.extend(copies);
         if let Some(prefixes) = &change.sources {
             let p = self.sources(i, rule, text, prefixes, &ports)?;
             planned.edits.extend(p.edits);
@@ -400,24 +401,31 @@ impl Locator<'_> {
         rule: &Rule,
         text: &str,
         ports: &[ProtocolPorts],
-    ) -> Result<Vec<Edit>, String> {
-        let [kept] = ports else {
-            return Err(format!(
-                "the used ports need {} protocols: split the rule by hand",
-                ports.len()
-            ));
+    ) -> Result<(Vec<Edit>, Vec<String>), String> {
+        // One (protocol, range) per rule the proposal needs; ICMP is kept whole.
+        let mut pieces: Vec<(u8, Option<(u16, u16)>)> = Vec::new();
+        for k in ports {
+            match (k.protocol, k.ranges.as_slice()) {
+                (Protocol::Number(n @ (6 | 17)), ranges) if !ranges.is_empty() => {
+                    pieces.extend(ranges.iter().map(|r| (n, Some(*r))));
+                }
+                (Protocol::Number(n @ (1 | 58)), []) => pieces.push((n, None)),
+                (p, _) => {
+                    return Err(format!(
+                        "the evidence used protocol {p}, which is not narrowed automatically"
+                    ));
+                }
+            }
+        }
+        let Some((first, rest)) = pieces.split_first() else {
+            return Err("the proposal keeps no port".to_owned());
         };
-        let [(from, to)] = kept.ranges.as_slice() else {
-            return Err(format!(
-                "the used ports need {} ranges: split the rule by hand (one rule per range)",
-                kept.ranges.len()
-            ));
-        };
-        let Protocol::Number(number @ (6 | 17)) = kept.protocol else {
-            return Err("only TCP and UDP ports are narrowed automatically".to_owned());
-        };
-        // Every rule declared by these bytes must want exactly this; the first carries the edit.
+        // Every rule declared by these bytes (and not removed) must want exactly this; the first
+        // carries the edit.
         for (j, r) in self.sharing_decl(rule) {
+            if self.change(j).is_some_and(|c| c.remove) {
+                continue;
+            }
             let same = self.change(j).and_then(|c| c.ports.as_deref()) == Some(ports);
             if !same {
                 return Err(format!(
@@ -427,70 +435,94 @@ impl Locator<'_> {
                 ));
             }
         }
-        if self.sharing_decl(rule).map(|(j, _)| j).min() != Some(i) {
-            return Ok(Vec::new());
+        let carrier = self
+            .sharing_decl(rule)
+            .map(|(j, _)| j)
+            .find(|j| !self.change(*j).is_some_and(|c| c.remove));
+        if carrier != Some(i) {
+            return Ok((Vec::new(), Vec::new()));
         }
-        let proto_name = if rule.style == RuleStyle::VpcRule {
-            "ip_protocol"
-        } else {
-            "protocol"
-        };
-        let mut edits = Vec::new();
-        let mut missing = Vec::new();
-        let protocol_text = quote(if number == 6 { "tcp" } else { "udp" });
-        let current = match &rule.protocol {
-            Known::Known(p) => *p,
-            Known::Unknown(_) => return Err("the protocol is not known".to_owned()),
-        };
-        for (name, value) in [
-            (proto_name, protocol_text.clone()),
-            ("from_port", from.to_string()),
-            ("to_port", to.to_string()),
-        ] {
-            match rule.attr(name) {
-                Some(a) if a.origin == Origin::Literal => {
-                    if name == proto_name && current == kept.protocol {
-                        continue;
-                    }
-                    edits.push(Edit {
-                        file: a.loc.file.clone(),
-                        range: a.loc.bytes.clone(),
-                        text: value,
-                    });
+        let mut edits = piece_edits(rule, text, *first)?;
+        if rest.is_empty() {
+            return Ok((edits, Vec::new()));
+        }
+        // More ranges or protocols than one rule holds: the declaration is copied once per extra
+        // piece, right after it — only where nothing else of it changes and it has one instance.
+        if rule.address.key.is_some() {
+            return Err(format!(
+                "the used ports need {} rules and this one is an instance of count/for_each: \
+                 split it by hand",
+                pieces.len()
+            ));
+        }
+        if self
+            .sharing_decl(rule)
+            .any(|(j, _)| self.change(j).is_some_and(|c| c.sources.is_some()))
+        {
+            return Err(format!(
+                "the used ports need {} rules and the sources change too: apply this fix, then \
+                 run again",
+                pieces.len()
+            ));
+        }
+        let block = &rule.loc.bytes;
+        let body = &text[block.clone()];
+        let nl = newline(text);
+        let indent = indent_of(text, block.start).to_owned();
+        let taken: BTreeSet<String> = self
+            .model
+            .rules
+            .iter()
+            .filter(|r| r.address.kind == rule.address.kind)
+            .map(|r| r.address.name.clone())
+            .collect();
+        let label = format!("\"{}\"", rule.address.name);
+        let mut n = 2;
+        let mut insert = String::new();
+        let mut creates = Vec::new();
+        for piece in rest {
+            let mut relative: Vec<Edit> = Vec::new();
+            for e in piece_edits(rule, text, *piece)? {
+                if e.range.start < block.start || e.range.end > block.end {
+                    return Err("the ports are written outside the rule's block".to_owned());
                 }
-                Some(a) => {
-                    return Err(format!(
-                        "`{name}` comes from {}; no automatic edit is safe",
-                        origin_text(&a.origin)
-                    ));
+                relative.push(Edit {
+                    file: e.file,
+                    range: e.range.start - block.start..e.range.end - block.start,
+                    text: e.text,
+                });
+            }
+            if rule.style != RuleStyle::Inline {
+                while taken.contains(&format!("{}_{n}", rule.address.name)) {
+                    n += 1;
                 }
-                None => missing.push((name, value)),
+                let at = body
+                    .find(&label)
+                    .ok_or("the resource's name label was not found")?;
+                relative.push(Edit {
+                    file: rule.loc.file.clone(),
+                    range: at..at + label.len(),
+                    text: format!("\"{}_{n}\"", rule.address.name),
+                });
+                creates.push(format!(
+                    "{}{}.{}_{n}",
+                    rule.address.module_prefix(),
+                    rule.address.kind,
+                    rule.address.name
+                ));
+                n += 1;
             }
+            let refs: Vec<&Edit> = relative.iter().collect();
+            let copy = super::edit::apply(body, &refs)
+                .map_err(|_| "the copy's edits overlap".to_owned())?;
+            let _ = write!(insert, "{nl}{nl}{indent}{copy}");
         }
-        if !missing.is_empty() {
-            // `ip_protocol = "-1"` has no ports: add them under the protocol line.
-            let anchor = rule
-                .attr(proto_name)
-                .ok_or("the protocol attribute was not found")?;
-            let end = super::edit::line_end(text, anchor.loc.bytes.end);
-            let indent = indent_of(text, anchor.loc.bytes.start).to_owned();
-            let nl = newline(text);
-            // Align `=` with the protocol line's, as the block does.
-            let line = &text[super::edit::line_start(text, anchor.loc.bytes.start)..end];
-            let width = line.find('=').map_or(0, |eq| {
-                line[..eq].trim_end().len().saturating_sub(indent.len())
-            });
-            let mut lines = String::new();
-            for (n, v) in &missing {
-                let _ = write!(lines, "{indent}{n:<width$} = {v}{nl}");
-            }
-            edits.push(Edit {
-                file: rule.loc.file.clone(),
-                range: end..end,
-                text: lines,
-            });
-        }
-        Ok(edits)
+        edits.push(Edit {
+            file: rule.loc.file.clone(),
+            range: block.end..block.end,
+            text: insert,
+        });
+        Ok((edits, creates))
     }
 
     /// The `for_each` entry that produced instance `key`: (file, file text, the entry's bytes,
@@ -581,6 +613,82 @@ impl Locator<'_> {
             "the value of `{reference}` was not found as a literal map"
         ))
     }
+}
+
+/// The edits that make `rule` allow `piece`: protocol and ports in place (ports added under
+/// the protocol line, aligned, where the rule had none).
+fn piece_edits(
+    rule: &Rule,
+    text: &str,
+    (number, range): (u8, Option<(u16, u16)>),
+) -> Result<Vec<Edit>, String> {
+    let proto_name = if rule.style == RuleStyle::VpcRule {
+        "ip_protocol"
+    } else {
+        "protocol"
+    };
+    let mut edits = Vec::new();
+    let mut missing = Vec::new();
+    let protocol_text = quote(match number {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        _ => "icmpv6",
+    });
+    let current = match &rule.protocol {
+        Known::Known(p) => *p,
+        Known::Unknown(_) => return Err("the protocol is not known".to_owned()),
+    };
+    let (from, to) = range.map_or((-1, -1), |(a, b)| (i64::from(a), i64::from(b)));
+    for (name, value) in [
+        (proto_name, protocol_text),
+        ("from_port", from.to_string()),
+        ("to_port", to.to_string()),
+    ] {
+        match rule.attr(name) {
+            Some(a) if a.origin == Origin::Literal => {
+                if name == proto_name && current == Protocol::Number(number) {
+                    continue;
+                }
+                edits.push(Edit {
+                    file: a.loc.file.clone(),
+                    range: a.loc.bytes.clone(),
+                    text: value,
+                });
+            }
+            Some(a) => {
+                return Err(format!(
+                    "`{name}` comes from {}; no automatic edit is safe",
+                    origin_text(&a.origin)
+                ));
+            }
+            None => missing.push((name, value)),
+        }
+    }
+    if !missing.is_empty() {
+        // `ip_protocol = "-1"` has no ports: add them under the protocol line.
+        let anchor = rule
+            .attr(proto_name)
+            .ok_or("the protocol attribute was not found")?;
+        let end = super::edit::line_end(text, anchor.loc.bytes.end);
+        let indent = indent_of(text, anchor.loc.bytes.start).to_owned();
+        let nl = newline(text);
+        // Align `=` with the protocol line's, as the block does.
+        let line = &text[super::edit::line_start(text, anchor.loc.bytes.start)..end];
+        let width = line.find('=').map_or(0, |eq| {
+            line[..eq].trim_end().len().saturating_sub(indent.len())
+        });
+        let mut lines = String::new();
+        for (n, v) in &missing {
+            let _ = write!(lines, "{indent}{n:<width$} = {v}{nl}");
+        }
+        edits.push(Edit {
+            file: rule.loc.file.clone(),
+            range: end..end,
+            text: lines,
+        });
+    }
+    Ok(edits)
 }
 
 fn source_site(rule: &Rule) -> Option<&AttrSite> {

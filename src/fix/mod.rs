@@ -197,6 +197,26 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             break;
         }
         for (i, reason) in failed {
+            // Ports that cannot be written keep the rule's other narrowing: only SG104 drops.
+            if let Some(w) = wanted.get_mut(&i)
+                && w.change.ports.is_some()
+                && (w.change.sources.is_some() || w.change.remove)
+            {
+                w.change.ports = None;
+                let keep: Vec<bool> = w.codes.iter().map(|c| *c != CheckCode::Sg104).collect();
+                let mut k = keep.iter();
+                w.lines.retain(|_| *k.next().unwrap_or(&true));
+                let mut k = keep.iter();
+                w.proposals.retain(|_| *k.next().unwrap_or(&true));
+                w.codes.retain(|c| *c != CheckCode::Sg104);
+                out.notes.push(Note {
+                    code: CheckCode::Sg104,
+                    address: model.rules[i].address.to_string(),
+                    rule: Some(model.rules[i].summary()),
+                    reason: format!("no automatic edit: {reason}"),
+                });
+                continue;
+            }
             if let Some(w) = wanted.remove(&i) {
                 for code in w.codes {
                     out.notes.push(Note {
@@ -380,10 +400,12 @@ fn dedupe_sources(model: &crate::model::Model, wanted: &mut BTreeMap<usize, Want
                             remove: true,
                             ..Change::default()
                         };
-                        w.lines.push(
+                        w.codes.truncate(1);
+                        w.proposals = vec![Proposal::RemoveRule];
+                        w.lines = vec![
                             "remove the entry: another entry of the block now gives its prefixes"
                                 .to_owned(),
-                        );
+                        ];
                     }
                 }
                 Some(w) => {
@@ -435,24 +457,27 @@ fn check_unit(
         .iter()
         .filter_map(|i| wanted.get(i).map(|w| (*i, w.change.clone())))
         .collect();
-    let targeted: BTreeSet<(CheckCode, String)> = rules
+    let targeted: BTreeMap<usize, BTreeSet<(CheckCode, String)>> = rules
         .iter()
-        .filter_map(|i| wanted.get(i))
-        .flat_map(|w| {
-            w.codes
+        .filter_map(|i| wanted.get(i).map(|w| (*i, w)))
+        .map(|(i, w)| {
+            let keys = w
+                .codes
                 .iter()
                 .zip(&w.proposals)
                 .map(|(c, p)| (*c, serde_json::to_string(p).unwrap_or_default()))
+                .collect();
+            (i, keys)
         })
         .collect();
     let verifier = Verifier {
         window: if replay { verifier.window } else { None },
         ..*verifier
     };
-    let creates: BTreeSet<String> = rules
+    let creates: BTreeMap<String, usize> = rules
         .iter()
-        .filter_map(|i| planned.get(i))
-        .flat_map(|p| p.creates.iter().cloned())
+        .filter_map(|i| planned.get(i).map(|p| (*i, p)))
+        .flat_map(|(i, p)| p.creates.iter().map(move |c| (c.clone(), i)))
         .collect();
     let after = verifier.verify(&edited, &changes, &targeted, &creates)?;
     Ok((edited, after))

@@ -28,6 +28,8 @@ fn entry(
     };
     let ports = match (ports, &rule.protocol, &rule.ports) {
         (Some((a, b)), ..) => format!("{a}-{b}"),
+        // A piece without ports (ICMP kept whole) is written with from/to -1.
+        (None, ..) if protocol.is_some_and(|p| !p.has_ports()) => "-1..-1".to_owned(),
         (None, Known::Known(proto), Known::Known(r)) => {
             r.effective(protocol.unwrap_or(*proto)).map_or_else(
                 || format!("{}..{}", r.from, r.to),
@@ -50,17 +52,17 @@ fn entry(
     )
 }
 
+/// Entries the changes produce, and which changed rules (indexes) produced each.
+type Produced = BTreeMap<Entry, BTreeSet<usize>>;
+
 /// A protocol and range replacing a rule's (`None`: unchanged).
 type PortsOf = (Option<Protocol>, Option<(u16, u16)>);
 
 /// The entries a model should hold once `changes` are applied to `model`, and those the changes
 /// produce.
-fn expected(
-    model: &Model,
-    changes: &BTreeMap<usize, Change>,
-) -> (Vec<Entry>, BTreeSet<(String, Entry)>) {
+fn expected(model: &Model, changes: &BTreeMap<usize, Change>) -> (Vec<Entry>, Produced) {
     let mut out = Vec::new();
-    let mut produced = BTreeSet::new();
+    let mut produced = Produced::new();
     for (i, rule) in model.rules.iter().enumerate() {
         let Some(change) = changes.get(&i) else {
             out.push(entry(rule, None, None, None));
@@ -92,7 +94,7 @@ fn expected(
         for s in &sources {
             for (p, r) in &ports {
                 let e = entry(rule, *p, *r, s.clone());
-                produced.insert((rule.address.to_string(), e.clone()));
+                produced.entry(e.clone()).or_default().insert(i);
                 out.push(e);
             }
         }
@@ -130,8 +132,8 @@ impl Verifier<'_> {
         &self,
         edited: &BTreeMap<PathBuf, String>,
         changes: &BTreeMap<usize, Change>,
-        targeted: &BTreeSet<(CheckCode, String)>,
-        creates: &BTreeSet<String>,
+        targeted: &BTreeMap<usize, BTreeSet<(CheckCode, String)>>,
+        creates: &BTreeMap<String, usize>,
     ) -> Result<Option<Replay>, String> {
         let mut rebuilt = terraform::rebuild(self.loaded, edited, self.dir, self.load_options)
             .map_err(|e| format!("the edited files do not parse: {e}"))?;
@@ -190,28 +192,29 @@ impl Verifier<'_> {
         };
         let facts = analyse(&rebuilt.model, self.view, Some(window));
         let again = analysis::run(&rebuilt.model, self.config, Some(&facts));
-        // The findings fixed are gone: no check proposes the same change again on what the edit
-        // made (a different, finer one may appear: narrower sources can show fewer ports used).
+        // The findings fixed are gone: no check proposes the same change again on an entry the
+        // same rule's edit made — in place or in a sibling it created (a different, finer one may
+        // appear: narrower sources can show fewer ports used).
         for d in &again {
             let Some(p) = &d.proposal else { continue };
             let key = (d.code, serde_json::to_string(&p.1).unwrap_or_default());
-            if !targeted.contains(&key) {
-                continue;
-            }
-            // Made by the edit: an entry the changes produced, in the rule it changed or in a
-            // sibling resource it created.
-            let made = rebuilt.model.rules.iter().any(|r| {
-                let address = r.address.to_string();
-                let e = entry(r, None, None, None);
+            let Some(r) = rebuilt.model.rules.iter().find(|r| {
                 r.root == p.0.root
-                    && address == p.0.address
+                    && r.address.to_string() == p.0.address
                     && r.entry == p.0.entry
                     && r.loc == p.0.loc
-                    && (produced.contains(&(address.clone(), e.clone()))
-                        || (creates.contains(&address)
-                            && produced.iter().any(|(_, made)| *made == e)))
+            }) else {
+                continue;
+            };
+            let made_by = produced.get(&entry(r, None, None, None));
+            let same_rule = made_by.is_some_and(|by| {
+                by.iter().any(|i| {
+                    let own = model_address(&self.loaded.model, *i) == p.0.address
+                        || creates.get(&p.0.address) == Some(i);
+                    own && targeted.get(i).is_some_and(|t| t.contains(&key))
+                })
             });
-            if made {
+            if same_rule {
                 return Err(format!(
                     "{} still proposes the same change to {} ({})",
                     d.code,
@@ -240,4 +243,8 @@ impl Verifier<'_> {
         }
         Ok(Some(after))
     }
+}
+
+fn model_address(model: &Model, i: usize) -> String {
+    model.rules[i].address.to_string()
 }
