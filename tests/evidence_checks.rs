@@ -7,29 +7,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{succeed, tighten};
+use common::{shop_store, succeed, tighten};
 use serde_json::Value;
 
 const SHOP: &str = "examples/shop";
-
-/// A store with the shop's flow logs (both formats) and AWS Config files.
-fn shop_store() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
-    succeed(
-        tighten()
-            .args(["ingest", "flow-logs", "--quiet", "--db"])
-            .arg(&db)
-            .arg(format!("{SHOP}/flow-logs")),
-    );
-    succeed(
-        tighten()
-            .args(["ingest", "aws-config", "--quiet", "--db"])
-            .arg(&db)
-            .arg(format!("{SHOP}/aws-config")),
-    );
-    (dir, db)
-}
 
 /// Runs `lint` on `tf` with `db` and `args`; asserts the exit code; stdout.
 fn lint(tf: &Path, db: &Path, args: &[&str], code: i32) -> String {

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{succeed, tighten};
+use common::tighten;
 
 const SHOP: &str = "examples/shop";
 
@@ -45,14 +45,7 @@ fn repo() -> Repo {
     git(&root, &["add", "."]);
     git(&root, &["commit", "-qm", "shop"]);
     let db = dir.path().join("shop.db");
-    for (kind, src) in [("flow-logs", "flow-logs"), ("aws-config", "aws-config")] {
-        succeed(
-            tighten()
-                .args(["ingest", kind, "--quiet", "--db"])
-                .arg(&db)
-                .arg(Path::new(SHOP).join(src)),
-        );
-    }
+    common::ingest_shop(&db);
     Repo {
         _dir: dir,
         root,

@@ -86,14 +86,7 @@ fn flows_and_members(db: &Path) -> (Vec<Value>, BTreeMap<String, BTreeSet<String
 fn python_hcl2_reads_back_a_sound_fix() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    for (kind, src) in [("flow-logs", "flow-logs"), ("aws-config", "aws-config")] {
-        succeed(
-            tighten()
-                .args(["ingest", kind, "--quiet", "--db"])
-                .arg(&db)
-                .arg(Path::new("examples/shop").join(src)),
-        );
-    }
+    common::ingest_shop(&db);
     let before = dir.path().join("before");
     let after = dir.path().join("after");
     for d in [&before, &after] {
@@ -192,14 +185,7 @@ fn python_hcl2_reads_back_a_sound_fix() {
 fn the_pull_request_body_renders_as_github_would() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
-    for (kind, src) in [("flow-logs", "flow-logs"), ("aws-config", "aws-config")] {
-        succeed(
-            tighten()
-                .args(["ingest", kind, "--quiet", "--db"])
-                .arg(&db)
-                .arg(Path::new("examples/shop").join(src)),
-        );
-    }
+    common::ingest_shop(&db);
     let out = tighten()
         .args([
             "fix",

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{succeed, tighten};
+use common::{shop_store, tighten};
 use serde_json::Value;
 
 const FORMATS: &str = "tests/fixtures/lint/formats";
@@ -159,21 +157,6 @@ fn a_syntax_error_is_an_error_annotation_and_exit_2() {
         }
     );
     assert_eq!(cmds.len(), 2);
-}
-
-/// The shop's flow logs and AWS Config files in a new store.
-fn shop_store() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
-    for (kind, src) in [("flow-logs", "flow-logs"), ("aws-config", "aws-config")] {
-        succeed(
-            tighten()
-                .args(["ingest", kind, "--quiet", "--db"])
-                .arg(&db)
-                .arg(format!("{SHOP}/{src}")),
-        );
-    }
-    (dir, db)
 }
 
 #[test]

@@ -69,16 +69,24 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
     }
     follow_local_modules(&mut loaded);
-    let mut var_files = Vec::new();
-    for p in &opts.var_files {
-        let text = std::fs::read_to_string(p).map_err(|source| LoadError::Io {
-            path: p.display().to_string(),
-            source,
-        })?;
-        var_files.push((p.clone(), text));
-    }
+    let var_files = read_var_files(opts)?;
     loaded.roots = build(&loaded.files, &var_files, dir, &mut loaded.model);
     Ok(loaded)
+}
+
+/// The `--var-file`s' texts.
+fn read_var_files(opts: &LoadOptions) -> Result<Vec<(PathBuf, String)>, LoadError> {
+    opts.var_files
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.clone(), text))
+                .map_err(|source| LoadError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })
+        })
+        .collect()
 }
 
 /// Reads the directories of local modules called from the files read so far when they lie
@@ -187,14 +195,7 @@ pub fn rebuild(
             None => out.files.push(f.clone()),
         }
     }
-    let mut var_files = Vec::new();
-    for p in &opts.var_files {
-        let text = std::fs::read_to_string(p).map_err(|source| LoadError::Io {
-            path: p.display().to_string(),
-            source,
-        })?;
-        var_files.push((p.clone(), text));
-    }
+    let var_files = read_var_files(opts)?;
     let dir = &module::join_source(dir, ".");
     out.roots = build(&out.files, &var_files, dir, &mut out.model);
     Ok(out)

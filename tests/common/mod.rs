@@ -309,3 +309,24 @@ pub fn corpus() -> PathBuf {
 }
 
 pub mod view;
+
+/// Ingests the shop example's flow logs (both formats) and AWS Config files into `db`.
+pub fn ingest_shop(db: &Path) {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
+    for kind in ["flow-logs", "aws-config"] {
+        succeed(
+            tighten()
+                .args(["ingest", kind, "--quiet", "--db"])
+                .arg(db)
+                .arg(shop.join(kind)),
+        );
+    }
+}
+
+/// A new store holding the shop example (in a temporary folder kept alive by the first value).
+pub fn shop_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    ingest_shop(&db);
+    (dir, db)
+}
