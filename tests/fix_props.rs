@@ -71,8 +71,37 @@ fn config() -> Config {
     c
 }
 
+/// The patch of `p`, checked to apply with `git apply` to the original files in `dir` (made a
+/// repository for it) and to give exactly the edited texts.
 fn patch(dir: &Path, p: &Plan) -> String {
-    fix::diff::unified(p, Some(dir))
+    let diff = fix::diff::unified(p, Some(dir));
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "original"]);
+    std::fs::write(dir.join("fix.patch"), &diff).unwrap();
+    git(&["apply", "fix.patch"]);
+    for (path, _, new) in p.changed_files() {
+        assert_eq!(
+            &std::fs::read_to_string(path).unwrap(),
+            new,
+            "{}",
+            path.display()
+        );
+    }
+    diff
 }
 
 #[test]
@@ -120,6 +149,7 @@ fn a_one_per_line_crlf_list_keeps_its_layout_and_line_endings() {
     assert!(p.dropped.is_empty(), "{:?}", p.dropped);
     let new = &p.edited[&dir.path().join("main.tf")];
     assert!(!new.replace("\r\n", "").contains('\n'), "{new:?}");
+    patch(dir.path(), &p);
     insta::assert_snapshot!("crlf_list", new.replace('\r', "␍"));
 }
 
