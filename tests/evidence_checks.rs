@@ -333,8 +333,8 @@ fn runs_are_recorded_and_history_shows_what_changed() {
     let rows: Vec<&str> = runs.lines().collect();
     assert_eq!(rows[0], "run,started_at,dir,window,findings,version");
     assert_eq!(rows.len(), 3);
-    assert!(rows[1].contains(",examples/shop/terraform,2026-10-01..2026-10-10,"));
-    assert!(rows[2].contains(",examples/shop/terraform,2026-10-01..2026-10-20,"));
+    assert!(rows[1].contains("/examples/shop/terraform,2026-10-01..2026-10-10,"));
+    assert!(rows[2].contains("/examples/shop/terraform,2026-10-01..2026-10-20,"));
     let changes: Value = serde_json::from_str(&succeed(
         tighten()
             .args(["history", "--run", "2", "--format", "json", "--db"])

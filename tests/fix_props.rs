@@ -430,3 +430,138 @@ fn within(r: &tighten::model::Rule, o: &tighten::model::Rule) -> bool {
     };
     (*op == Protocol::All || op == rp) && ports_in && on.contains(rn)
 }
+
+/// Regressions from review: each would have let a proposal deny a seen flow, or written
+/// Terraform that `terraform validate` rejects.
+mod review {
+    use super::*;
+    use tighten::analysis::proposal::Proposal;
+    use tighten::store::evidence::InitiatorBasis;
+
+    fn proposals(tf: &str, v: &tighten::store::view::EvidenceView) -> Vec<(String, Proposal)> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), tf).unwrap();
+        let mut loaded = terraform::load(dir.path(), &LoadOptions::default()).unwrap();
+        for g in &mut loaded.model.groups {
+            g.deployed_id = Some(g.address.name.clone());
+        }
+        let facts = analyse(&loaded.model, v, Window::choose(None, None, v));
+        analysis::run(&loaded.model, &config(), Some(&facts))
+            .into_iter()
+            .filter_map(|d| d.proposal.map(|p| (d.code.to_string(), p.1)))
+            .collect()
+    }
+
+    const SSH: &str = r#"resource "aws_security_group" "web" {
+  name = "web"
+  ingress {
+    protocol    = "tcp"
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    protocol    = "tcp"
+    from_port   = 32768
+    to_port     = 65535
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+"#;
+
+    #[test]
+    fn flows_before_the_first_config_item_still_count() {
+        let flows = [
+            flow("web", 1, 22, [198, 51, 100, 1]),
+            flow("web", 9, 22, [203, 0, 113, 7]),
+        ];
+        let mut v = view(&["web"], &flows);
+        // AWS Config started recording the interface on day 5.
+        for i in v.inventory.interfaces.values_mut().flatten() {
+            i.from_ms = 5 * 86_400_000;
+        }
+        let found = proposals(SSH, &v);
+        let ssh = found
+            .iter()
+            .find_map(|(c, p)| match p {
+                Proposal::ReplaceSources { prefixes, .. } if c == "SG102" => Some(prefixes.clone()),
+                _ => None,
+            })
+            .expect("an SG102 proposal");
+        assert!(
+            ssh.iter()
+                .any(|p| p.contains(&"198.51.100.1".parse::<std::net::IpAddr>().unwrap())),
+            "{ssh:?}"
+        );
+    }
+
+    #[test]
+    fn a_response_guessed_from_ports_keeps_the_ephemeral_rule() {
+        // A v2 record (no tcp-flags): 198.51.100.9:20000 -> interface:40000, taken for a
+        // response by the port heuristic; it may be a connection opened to port 40000.
+        let mut v = view(&["web"], &[flow("web", 3, 22, [10, 9, 9, 9])]);
+        let mut row = common::view::row(&flow("web", 2, 20_000, [198, 51, 100, 9]));
+        row.role = Role::Response;
+        row.initiator_basis = InitiatorBasis::Port;
+        row.other_ports = (40_000, 40_000);
+        v.rows.push(row);
+        let found = proposals(SSH, &v);
+        assert!(
+            !found.iter().any(|(c, _)| c == "SG101"),
+            "the ephemeral rule was proposed for removal: {found:?}"
+        );
+    }
+
+    #[test]
+    fn siblings_never_reuse_a_declared_name_and_referenced_resources_stay() {
+        let tf = r#"resource "aws_security_group" "db" {
+  name = "db"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "pg" {
+  security_group_id = aws_security_group.db.id
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = "10.0.0.0/8"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "pg_2" {
+  count             = 0
+  security_group_id = aws_security_group.db.id
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = "10.0.0.0/8"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "old" {
+  security_group_id = aws_security_group.db.id
+  ip_protocol       = "tcp"
+  from_port         = 1521
+  to_port           = 1521
+  cidr_ipv4         = "10.0.0.0/8"
+}
+
+output "old_rule" {
+  value = aws_vpc_security_group_ingress_rule.old.id
+}
+"#;
+        let flows = [
+            flow("db", 1, 5432, [10, 1, 0, 1]),
+            flow("db", 2, 5432, [10, 200, 0, 1]),
+        ];
+        let (_dir, _, p) = plan(&[("main.tf", tf)], &flows, &config());
+        assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+        let creates: Vec<&String> = p.fixes.iter().flat_map(|f| &f.creates).collect();
+        assert_eq!(creates, ["aws_vpc_security_group_ingress_rule.pg_3"]);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.address == "aws_vpc_security_group_ingress_rule.old"
+                    && n.reason.contains("reference(s)")),
+            "{:?}",
+            p.notes
+        );
+    }
+}

@@ -87,14 +87,15 @@ pub(crate) fn run(args: &FixArgs) -> miette::Result<Outcome> {
     let patch = fix::diff::unified(&plan, root.as_deref());
     let command = regenerate(args);
     let body = fix::body::render(&plan, &command);
+    let mut written = 0;
+    if args.write && args.unsafe_fixes {
+        written = write_files(&plan)?;
+    }
+    // The body last: it describes what was written.
     if let Some(p) = &args.body {
         std::fs::write(p, &body)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot write {}", p.display()))?;
-    }
-    let mut written = 0;
-    if args.write && args.unsafe_fixes {
-        written = write_files(&plan)?;
     }
     let stdout = match args.format {
         FixFormat::Human if args.write => String::new(),
@@ -118,7 +119,11 @@ pub(crate) fn run(args: &FixArgs) -> miette::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     summary(&plan, args, written).map_err(OutputError)?;
-    // A dropped fix is reported (error lines above) and never written; the others stand.
+    // A dropped fix is reported (error lines above) and never written; the others stand, and
+    // the run fails only when nothing else was offered.
+    if !plan.dropped.is_empty() && plan.fixes.is_empty() {
+        return Ok(Outcome::PartialFailure);
+    }
     Ok(if plan.fixes.is_empty() || (args.write && written > 0) {
         Outcome::Success
     } else {
@@ -129,6 +134,19 @@ pub(crate) fn run(args: &FixArgs) -> miette::Result<Outcome> {
 /// Writes every changed file; all or nothing as far as the file system lets (each file is written
 /// to a temporary file beside it and renamed).
 fn write_files(plan: &Plan) -> miette::Result<usize> {
+    // The files on disk must still be the texts that were verified.
+    for (path, old, _) in plan.changed_files() {
+        let now = std::fs::read_to_string(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+        if &now != old {
+            return Err(miette::miette!(
+                help = "run tighten fix again on the current files",
+                "{} changed while the fixes were being verified; nothing was written",
+                path.display()
+            ));
+        }
+    }
     let mut staged = Vec::new();
     for (path, _, new) in plan.changed_files() {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());

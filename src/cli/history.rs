@@ -58,7 +58,8 @@ pub(crate) fn record_of(dir: &Path, outcome: &LintOutcome) -> RunRecord {
         .collect();
     RunRecord {
         started_at: now,
-        dir: display_path(dir),
+        // The absolute path: `lint .` in two repositories are two histories.
+        dir: display_path(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())),
         window: outcome.evidence.as_ref().and_then(|e| e.window.clone()),
         findings,
     }

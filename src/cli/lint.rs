@@ -175,10 +175,14 @@ pub(crate) fn evaluate(args: &InputArgs) -> miette::Result<Evaluated> {
 
 pub(crate) fn run(args: &LintArgs) -> miette::Result<super::Outcome> {
     let e = evaluate(&args.input)?;
+    // A run with input errors is not recorded: its findings are not comparable with the next.
+    // A store that cannot take the record (read-only) gets a warning, and the report is printed.
     if let Some((store, _, _)) = &e.store
         && !args.no_record
+        && e.loaded.errors.is_empty()
+        && let Err(err) = store.record_run(&super::history::record_of(&args.input.dir, &e.outcome))
     {
-        store.record_run(&super::history::record_of(&args.input.dir, &e.outcome))?;
+        eprintln!("warning: this run was not recorded in the store's history: {err}");
     }
     let stats = Stats {
         files: e.loaded.files.len(),

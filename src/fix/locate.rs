@@ -79,6 +79,39 @@ impl Locator<'_> {
         self.changes.get(&i)
     }
 
+    /// Every name of a `kind` resource declared in the module of `rule` (whatever its count or
+    /// `for_each`), so that a new sibling never reuses one.
+    fn taken_names(&self, rule: &Rule) -> BTreeSet<String> {
+        let dir = rule.loc.file.parent();
+        self.loaded
+            .files
+            .iter()
+            .filter(|f| Some(f.dir()) == dir)
+            .filter_map(|f| f.body.as_ref())
+            .flat_map(|b| b.blocks())
+            .filter(|b| b.ident.as_str() == "resource")
+            .filter(|b| {
+                b.labels
+                    .first()
+                    .is_some_and(|l| l.as_str() == rule.address.kind)
+            })
+            .filter_map(|b| b.labels.get(1).map(|l| l.as_str().to_owned()))
+            .collect()
+    }
+
+    /// Places in the module of `rule` that refer to its resource (outputs, `depends_on`, other
+    /// resources): deleting the resource would leave them dangling.
+    fn references(&self, rule: &Rule) -> usize {
+        let dir = rule.loc.file.parent();
+        let name = format!("{}.{}", rule.address.kind, rule.address.name);
+        self.loaded
+            .files
+            .iter()
+            .filter(|f| Some(f.dir()) == dir)
+            .map(|f| count_references(&f.text, &name))
+            .sum()
+    }
+
     /// The edits that make `rule` (index `i`) what `change` says.
     pub(crate) fn plan(&self, i: usize, change: &Change) -> Result<Planned, String> {
         let rule = &self.model.rules[i];
@@ -114,6 +147,16 @@ impl Locator<'_> {
             if first != Some(i) {
                 return Ok(Planned::default());
             }
+            if rule.style != RuleStyle::Inline {
+                let refs = self.references(rule);
+                if refs > 0 {
+                    return Err(format!(
+                        "{refs} reference(s) to {}.{} in the module (outputs, depends_on, …) \
+                         would be left dangling: remove them with the rule by hand",
+                        rule.address.kind, rule.address.name
+                    ));
+                }
+            }
             return Ok(Planned {
                 edits: vec![Edit {
                     file: rule.loc.file.clone(),
@@ -130,11 +173,36 @@ impl Locator<'_> {
                 .filter(|(_, r)| r.address == rule.address)
                 .all(|(j, _)| self.change(j).is_some_and(|c| c.remove))
         {
+            let refs = self.references(rule);
+            if refs > 0 {
+                return Err(format!(
+                    "{refs} reference(s) to {}.{} in the module would be left dangling",
+                    rule.address.kind, rule.address.name
+                ));
+            }
             let entry = self.for_each_entry(rule, key)?;
+            // An entry alone on its lines goes with them; one among others on a line goes with
+            // its separator.
+            let own_line = {
+                let t = &entry.1;
+                let ls = super::edit::line_start(t, entry.2.start);
+                let le = super::edit::line_end(t, entry.2.end);
+                t[ls..entry.2.start].trim().is_empty()
+                    && t[entry.2.end..le]
+                        .trim()
+                        .trim_start_matches(',')
+                        .trim()
+                        .is_empty()
+            };
+            let range = if own_line {
+                block_removal(&entry.1, &entry.2)
+            } else {
+                element_removal(&entry.1, &entry.2)
+            };
             return Ok(Planned {
                 edits: vec![Edit {
                     file: entry.0,
-                    range: block_removal(&entry.1, &entry.2),
+                    range,
                     text: String::new(),
                 }],
                 creates: Vec::new(),
@@ -335,13 +403,7 @@ impl Locator<'_> {
         let label_at = body
             .find(&label)
             .ok_or("the resource's name label was not found")?;
-        let taken: BTreeSet<String> = self
-            .model
-            .rules
-            .iter()
-            .filter(|r| r.address.kind == rule.address.kind)
-            .map(|r| r.address.name.clone())
-            .collect();
+        let taken = self.taken_names(rule);
         let nl = newline(text);
         let mut n = 2;
         let mut insert = String::new();
@@ -469,13 +531,7 @@ impl Locator<'_> {
         let body = &text[block.clone()];
         let nl = newline(text);
         let indent = indent_of(text, block.start).to_owned();
-        let taken: BTreeSet<String> = self
-            .model
-            .rules
-            .iter()
-            .filter(|r| r.address.kind == rule.address.kind)
-            .map(|r| r.address.name.clone())
-            .collect();
+        let taken = self.taken_names(rule);
         let label = format!("\"{}\"", rule.address.name);
         let mut n = 2;
         let mut insert = String::new();

@@ -92,6 +92,10 @@ pub struct EvidenceRow {
     /// Which end may have opened the connection: the client of a possibly-inbound (`unknown`)
     /// row is that end's address.
     pub opener: Opener,
+    /// The lowest and highest port on the other end than `port` (the client ports), over the
+    /// records merged into the row: a response whose side was only guessed from the ports may
+    /// have been a connection opened to one of them.
+    pub other_ports: (u16, u16),
 }
 
 /// Which end of a row opened the connection, as far as the records tell.
@@ -104,6 +108,17 @@ pub enum Opener {
     Dst,
     /// Records merged into the row disagree.
     Either,
+}
+
+impl EvidenceRow {
+    /// A response whose side was guessed from the ports alone, with a service port that is not
+    /// a well-known one (below 1024): without tcp-flags it may as well have been a connection
+    /// the remote end opened to one of the interface's `other_ports`. Kept as possibly inbound.
+    pub fn guessed_response(&self) -> bool {
+        self.role == Role::Response
+            && self.initiator_basis == InitiatorBasis::Port
+            && self.port >= 1024
+    }
 }
 
 impl Opener {
@@ -138,6 +153,7 @@ struct Acc {
     initiator_basis: InitiatorBasis,
     direction_basis: DirectionBasis,
     opener: Opener,
+    other_ports: (u16, u16),
 }
 
 /// A stored row with its group, as read.
@@ -276,6 +292,11 @@ impl Store {
             } else {
                 Opener::Src
             };
+            let other = if src_opened == Some(false) {
+                dport
+            } else {
+                sport
+            };
             let key = (
                 r.interface.clone(),
                 r.day,
@@ -292,8 +313,10 @@ impl Store {
                 initiator_basis,
                 direction_basis,
                 opener: side,
+                other_ports: (other, other),
             });
             acc.opener = acc.opener.merge(side);
+            acc.other_ports = (acc.other_ports.0.min(other), acc.other_ports.1.max(other));
             acc.stats.merge(&r.stats);
             acc.initiator_basis = acc.initiator_basis.max(initiator_basis);
             acc.direction_basis = acc.direction_basis.max(direction_basis);
@@ -318,6 +341,7 @@ impl Store {
                     initiator_basis: acc.initiator_basis,
                     direction_basis: acc.direction_basis,
                     opener: acc.opener,
+                    other_ports: acc.other_ports,
                 },
             )
             .collect())

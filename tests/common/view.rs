@@ -52,6 +52,7 @@ pub fn row(f: &Flow) -> EvidenceRow {
         initiator_basis: InitiatorBasis::Flags,
         direction_basis: DirectionBasis::FlowDirection,
         opener: Opener::Src,
+        other_ports: (40_000, 40_000),
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        if !j.ev.used() {
+        if !j.ev.used() || j.ev.uncertain_ports {
             continue;
         }
         let budget = j.entry_budget(cx, settings.max_port_ranges.max(1));

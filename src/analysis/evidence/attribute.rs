@@ -35,10 +35,16 @@ pub(super) struct Matcher {
 }
 
 impl Matcher {
+    /// Whether the rule's protocol and ports allow `row`: its service port, or for a response
+    /// guessed from ports alone (possibly inbound the other way), any of its other ports.
     pub(super) fn allows_traffic(&self, row: &EvidenceRow) -> bool {
         match self.protocol {
             Protocol::All => true,
             Protocol::Number(p) if p != row.protocol => false,
+            Protocol::Number(_) if row.guessed_response() => {
+                let (lo, hi) = row.other_ports;
+                self.ports.is_none_or(|(a, b)| a <= hi && lo <= b)
+            }
             Protocol::Number(_) => self.ports.is_none_or(|(a, b)| (a..=b).contains(&row.port)),
         }
     }
@@ -198,7 +204,10 @@ pub(super) fn attribute(
     let mut unallowed: HashMap<(usize, u8, u16), Unallowed> = HashMap::new();
     let mut groups: Vec<&String> = Vec::new();
     for row in &view.rows {
-        if !window.contains(row.day) || matches!(row.role, Role::Response | Role::Outbound) {
+        if !window.contains(row.day)
+            || row.role == Role::Outbound
+            || (row.role == Role::Response && !row.guessed_response())
+        {
             continue;
         }
         facts.rows_in_window += 1;
@@ -209,6 +218,18 @@ pub(super) fn attribute(
         {
             groups.extend(interval.state.groups.iter());
         }
+        if groups.is_empty() {
+            // An interface AWS Config or EC2 knows, outside every state recorded for it (the
+            // recorder started late, a gap): it may have had any of the groups it ever had.
+            groups.extend(
+                view.inventory
+                    .interfaces
+                    .get(&row.interface)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|i| i.state.groups.iter()),
+            );
+        }
         groups.sort_unstable();
         groups.dedup();
         if groups.is_empty() {
@@ -218,10 +239,10 @@ pub(super) fn attribute(
             }
             continue;
         }
-        let clients: [Option<IpAddr>; 2] = if row.role == Role::Inbound {
-            [row.src, None]
-        } else {
-            row.opener.clients(row.src, row.dst)
+        let clients: [Option<IpAddr>; 2] = match row.role {
+            // The remote end is the source of a response; it may have opened the connection.
+            Role::Inbound | Role::Response => [row.src, None],
+            _ => row.opener.clients(row.src, row.dst),
         };
         let mut allowed = false;
         let mut decidable = true;
@@ -342,6 +363,10 @@ fn credit(ev: &mut RuleEvidence, row: &EvidenceRow) {
     } else {
         ev.possible_flows += row.stats.flows;
     }
+    if row.guessed_response() {
+        // Which of its ports it used is not known: the rule's ports are not narrowed.
+        ev.uncertain_ports = true;
+    }
     ev.first_seen = Some(
         ev.first_seen
             .map_or(row.stats.first_seen, |t| t.min(row.stats.first_seen)),
@@ -354,7 +379,9 @@ fn credit(ev: &mut RuleEvidence, row: &EvidenceRow) {
     if !ev.interfaces.contains(&row.interface) {
         ev.interfaces.insert(row.interface.clone());
     }
-    ev.ports.entry(row.protocol).or_default().insert(row.port);
+    if !row.guessed_response() {
+        ev.ports.entry(row.protocol).or_default().insert(row.port);
+    }
 }
 
 /// Whether a deployed rule entry allows `row` from one of `clients`.

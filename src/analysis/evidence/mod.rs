@@ -116,6 +116,8 @@ pub struct RuleEvidence {
     pub ports: BTreeMap<u8, BTreeSet<u16>>,
     /// Rejected flows on the rule's protocol and ports (context only).
     pub rejects: u64,
+    /// A possibly-inbound flow whose port is not known exactly matched: no port narrowing.
+    pub uncertain_ports: bool,
     /// Groups every client belonged to at the time of its flows (`None` until a client is seen,
     /// empty when they share none or one client is not a known address).
     pub common_groups: Option<BTreeSet<String>>,
@@ -230,6 +232,36 @@ fn coverage(view: &EvidenceView, window: Window) -> BTreeMap<String, GroupCovera
                             gaps.insert(day);
                         }
                     }
+                }
+            }
+        }
+    }
+    // Days an interface logged flows outside every state AWS Config or EC2 recorded for it: its
+    // flows go to every group it ever had (see attribution), and so do those days.
+    for (iface, intervals) in &view.inventory.interfaces {
+        let ever: BTreeSet<&String> = intervals
+            .iter()
+            .flat_map(|i| i.state.groups.iter())
+            .collect();
+        for c in view
+            .coverage
+            .iter()
+            .filter(|c| &c.interface == iface && window.contains(c.day))
+        {
+            let (start, end) = (
+                i64::from(c.day) * 86_400,
+                i64::from(c.day) * 86_400 + 86_399,
+            );
+            if intervals.iter().any(|i| i.overlaps(start, end)) {
+                continue;
+            }
+            for group in &ever {
+                let g = out.entry((*group).clone()).or_default();
+                g.had.entry(iface.clone()).or_default().insert(c.day);
+                let gaps = g.gaps.entry(iface.clone()).or_default();
+                if c.skipdata > 0 {
+                    gaps.insert(c.day);
+                    g.skipdata_days.insert(c.day);
                 }
             }
         }

@@ -70,27 +70,35 @@ pub fn replay(model: &Model, view: &EvidenceView, window: Window) -> Replay {
     }
     let mut out = Replay::default();
     for (index, row) in view.rows.iter().enumerate() {
-        if !window.contains(row.day)
-            || !matches!(row.role, Role::Inbound | Role::Unknown)
-            || row.action == Action::Reject
-        {
+        let counted = matches!(row.role, Role::Inbound | Role::Unknown) || row.guessed_response();
+        if !window.contains(row.day) || !counted || row.action == Action::Reject {
             continue;
         }
         let mut groups: Vec<&String> = view
             .inventory
             .during(&row.interface, row.stats.first_seen, row.stats.last_seen)
             .flat_map(|i| i.state.groups.iter())
-            .filter(|g| by_group.contains_key(g.as_str()))
             .collect();
+        if groups.is_empty() {
+            // Outside every recorded state: any group the interface ever had (as attribution).
+            groups.extend(
+                view.inventory
+                    .interfaces
+                    .get(&row.interface)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|i| i.state.groups.iter()),
+            );
+        }
+        groups.retain(|g| by_group.contains_key(g.as_str()));
         groups.sort_unstable();
         groups.dedup();
         if groups.is_empty() {
             continue;
         }
-        let clients: [Option<IpAddr>; 2] = if row.role == Role::Inbound {
-            [row.src, None]
-        } else {
-            row.opener.clients(row.src, row.dst)
+        let clients: [Option<IpAddr>; 2] = match row.role {
+            Role::Inbound | Role::Response => [row.src, None],
+            _ => row.opener.clients(row.src, row.dst),
         };
         let allowed = groups.iter().any(|g| {
             by_group[g.as_str()].iter().any(|m| match m {
