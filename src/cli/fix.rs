@@ -59,10 +59,11 @@ pub(crate) fn run(args: &FixArgs) -> miette::Result<Outcome> {
             "tighten fix needs an evidence store"
         ));
     }
-    let e = evaluate(&args.input)?;
+    let mut e = evaluate(&args.input)?;
     if !e.loaded.errors.is_empty() {
-        for err in &e.loaded.errors {
-            eprintln!("{:?}", miette::Report::msg(err.to_string()));
+        // Each with its file, line and the offending snippet, as lint shows them.
+        for err in std::mem::take(&mut e.loaded.errors) {
+            eprintln!("{:?}", miette::Report::new(err));
         }
         return Err(miette::miette!(
             "the Terraform has input errors; nothing is fixed until it parses"
