@@ -564,4 +564,47 @@ output "old_rule" {
             p.notes
         );
     }
+
+    #[test]
+    fn a_dynamic_block_whose_elements_are_all_unused_stays() {
+        let tf = r#"variable "ports" {
+  default = [8080, 8443]
+}
+
+resource "aws_security_group" "web" {
+  name = "web"
+  dynamic "ingress" {
+    for_each = var.ports
+    content {
+      protocol    = "tcp"
+      from_port   = ingress.value
+      to_port     = ingress.value
+      cidr_blocks = ["10.0.0.0/8"]
+    }
+  }
+  ingress {
+    protocol    = "tcp"
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["10.0.0.0/8"]
+  }
+}
+"#;
+        let flows = [flow("web", 1, 22, [10, 1, 1, 1])];
+        let (_dir, _, p) = plan(&[("main.tf", tf)], &flows, &config());
+        assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+        assert!(
+            p.fixes
+                .iter()
+                .all(|f| f.rule != "tcp port 8080 from 10.0.0.0/8"),
+            "{:?}",
+            p.fixes
+        );
+        let dynamic_notes = p
+            .notes
+            .iter()
+            .filter(|n| n.reason.contains("dynamic block"))
+            .count();
+        assert_eq!(dynamic_notes, 2, "{:?}", p.notes);
+    }
 }

@@ -138,6 +138,19 @@ impl Locator<'_> {
     }
 
     fn remove(&self, i: usize, rule: &Rule, text: &str) -> Result<Planned, String> {
+        // The rules of a `dynamic` block share its `content` bytes: removing those would leave a
+        // dynamic block without content, and the element that produced a rule is in its
+        // for_each collection, which tighten does not edit.
+        if text
+            .get(rule.loc.bytes.clone())
+            .is_some_and(|t| t.trim_start().starts_with("content"))
+        {
+            return Err(
+                "the rule comes from an element of a dynamic block's for_each collection: \
+                 remove that element by hand"
+                    .to_owned(),
+            );
+        }
         let all_removed = self
             .sharing_decl(rule)
             .all(|(j, _)| self.change(j).is_some_and(|c| c.remove));

@@ -596,6 +596,7 @@ fn dynamic(
         return;
     };
     let content_loc = site.loc(content.span(), &loc);
+    let first = model.rules.len();
     for (key, value) in entries {
         let mut m = hcl::Map::new();
         m.insert("key".to_owned(), key);
@@ -614,6 +615,11 @@ fn dynamic(
         model
             .rules
             .extend(rules::build(&decl, kind, address, group, &inner));
+    }
+    // Every element's rules share the content's bytes: number them across the whole block, so
+    // that (address, entry, location) names one rule.
+    for (n, r) in model.rules[first..].iter_mut().enumerate() {
+        r.entry = n;
     }
 }
 
