@@ -119,6 +119,15 @@ impl EvidenceRow {
             && self.initiator_basis == InitiatorBasis::Port
             && self.port >= 1024
     }
+
+    /// The addresses that may have opened the connection as a remote client: the source of an
+    /// inbound row or of a guessed response, either end (as the records tell) of an undecided one.
+    pub fn possible_clients(&self) -> [Option<IpAddr>; 2] {
+        match self.role {
+            Role::Inbound | Role::Response => [self.src, None],
+            _ => self.opener.clients(self.src, self.dst),
+        }
+    }
 }
 
 impl Opener {

@@ -71,6 +71,30 @@ impl Inventory {
         groups
     }
 
+    /// The groups `interface` may have had at some moment of `[from_s, to_s]`: those of the
+    /// states recorded then, or, outside every recorded state (the recorder started late, a gap),
+    /// every group it ever had — over-attributing keeps every observed flow allowed. Unsorted,
+    /// may repeat; empty for an interface AWS Config and EC2 never recorded.
+    pub fn possible_groups(&self, interface: &str, from_s: i64, to_s: i64) -> Vec<&String> {
+        let during: Vec<&String> = self
+            .during(interface, from_s, to_s)
+            .flat_map(|i| i.state.groups.iter())
+            .collect();
+        if !during.is_empty() {
+            return during;
+        }
+        self.ever(interface).collect()
+    }
+
+    /// Every group `interface` had in any recorded state.
+    pub fn ever<'a>(&'a self, interface: &str) -> impl Iterator<Item = &'a String> + 'a {
+        self.interfaces
+            .get(interface)
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i.state.groups.iter())
+    }
+
     /// Whether `addr` was one of `interface`'s own addresses at some moment of `[from_s, to_s]`.
     pub fn owned_during(&self, interface: &str, addr: IpAddr, from_s: i64, to_s: i64) -> bool {
         self.during(interface, from_s, to_s)

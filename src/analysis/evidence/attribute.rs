@@ -212,24 +212,11 @@ pub(super) fn attribute(
         }
         facts.rows_in_window += 1;
         groups.clear();
-        for interval in
-            view.inventory
-                .during(&row.interface, row.stats.first_seen, row.stats.last_seen)
-        {
-            groups.extend(interval.state.groups.iter());
-        }
-        if groups.is_empty() {
-            // An interface AWS Config or EC2 knows, outside every state recorded for it (the
-            // recorder started late, a gap): it may have had any of the groups it ever had.
-            groups.extend(
-                view.inventory
-                    .interfaces
-                    .get(&row.interface)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|i| i.state.groups.iter()),
-            );
-        }
+        groups.extend(view.inventory.possible_groups(
+            &row.interface,
+            row.stats.first_seen,
+            row.stats.last_seen,
+        ));
         groups.sort_unstable();
         groups.dedup();
         if groups.is_empty() {
@@ -239,11 +226,7 @@ pub(super) fn attribute(
             }
             continue;
         }
-        let clients: [Option<IpAddr>; 2] = match row.role {
-            // The remote end is the source of a response; it may have opened the connection.
-            Role::Inbound | Role::Response => [row.src, None],
-            _ => row.opener.clients(row.src, row.dst),
-        };
+        let clients = row.possible_clients();
         let mut allowed = false;
         let mut decidable = true;
         for g in &groups {

@@ -238,31 +238,26 @@ fn coverage(view: &EvidenceView, window: Window) -> BTreeMap<String, GroupCovera
     }
     // Days an interface logged flows outside every state AWS Config or EC2 recorded for it: its
     // flows go to every group it ever had (see attribution), and so do those days.
-    for (iface, intervals) in &view.inventory.interfaces {
-        let ever: BTreeSet<&String> = intervals
-            .iter()
-            .flat_map(|i| i.state.groups.iter())
-            .collect();
-        for c in view
-            .coverage
-            .iter()
-            .filter(|c| &c.interface == iface && window.contains(c.day))
-        {
-            let (start, end) = (
-                i64::from(c.day) * 86_400,
-                i64::from(c.day) * 86_400 + 86_399,
-            );
-            if intervals.iter().any(|i| i.overlaps(start, end)) {
-                continue;
-            }
-            for group in &ever {
-                let g = out.entry((*group).clone()).or_default();
-                g.had.entry(iface.clone()).or_default().insert(c.day);
-                let gaps = g.gaps.entry(iface.clone()).or_default();
-                if c.skipdata > 0 {
-                    gaps.insert(c.day);
-                    g.skipdata_days.insert(c.day);
-                }
+    // One pass over the coverage rows (not one per interface).
+    for c in view.coverage.iter().filter(|c| window.contains(c.day)) {
+        let Some(intervals) = view.inventory.interfaces.get(&c.interface) else {
+            continue;
+        };
+        let (start, end) = (
+            i64::from(c.day) * 86_400,
+            i64::from(c.day) * 86_400 + 86_399,
+        );
+        if intervals.iter().any(|i| i.overlaps(start, end)) {
+            continue;
+        }
+        let ever: BTreeSet<&String> = view.inventory.ever(&c.interface).collect();
+        for group in ever {
+            let g = out.entry(group.clone()).or_default();
+            g.had.entry(c.interface.clone()).or_default().insert(c.day);
+            let gaps = g.gaps.entry(c.interface.clone()).or_default();
+            if c.skipdata > 0 {
+                gaps.insert(c.day);
+                g.skipdata_days.insert(c.day);
             }
         }
     }

@@ -4,7 +4,6 @@
 //! new rules allow too.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use super::attribute::{Matcher, Members, matcher, peer_allows};
 use super::{EvidenceFacts, Window, link};
@@ -74,32 +73,18 @@ pub fn replay(model: &Model, view: &EvidenceView, window: Window) -> Replay {
         if !window.contains(row.day) || !counted || row.action == Action::Reject {
             continue;
         }
-        let mut groups: Vec<&String> = view
-            .inventory
-            .during(&row.interface, row.stats.first_seen, row.stats.last_seen)
-            .flat_map(|i| i.state.groups.iter())
-            .collect();
-        if groups.is_empty() {
-            // Outside every recorded state: any group the interface ever had (as attribution).
-            groups.extend(
-                view.inventory
-                    .interfaces
-                    .get(&row.interface)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|i| i.state.groups.iter()),
-            );
-        }
+        let mut groups = view.inventory.possible_groups(
+            &row.interface,
+            row.stats.first_seen,
+            row.stats.last_seen,
+        );
         groups.retain(|g| by_group.contains_key(g.as_str()));
         groups.sort_unstable();
         groups.dedup();
         if groups.is_empty() {
             continue;
         }
-        let clients: [Option<IpAddr>; 2] = match row.role {
-            Role::Inbound | Role::Response => [row.src, None],
-            _ => row.opener.clients(row.src, row.dst),
-        };
+        let clients = row.possible_clients();
         let allowed = groups.iter().any(|g| {
             by_group[g.as_str()].iter().any(|m| match m {
                 None => true,
