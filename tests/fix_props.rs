@@ -75,19 +75,7 @@ fn config() -> Config {
 /// repository for it) and to give exactly the edited texts.
 fn patch(dir: &Path, p: &Plan) -> String {
     let diff = fix::diff::unified(p, Some(dir));
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| common::git(dir, args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "original"]);

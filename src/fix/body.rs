@@ -221,13 +221,8 @@ fn section(out: &mut String, f: &Fix) {
                 e.days_since_last_seen.unwrap_or_default()
             );
         }
-        if !e.top_sources.is_empty() {
-            let top: Vec<String> = e
-                .top_sources
-                .iter()
-                .map(|t| format!("`{}` ({} flows, last {})", t.address, t.flows, t.last_seen))
-                .collect();
-            let _ = writeln!(out, "- **Top sources:** {}", top.join(", "));
+        if let Some(line) = crate::report::top_sources_markdown(e) {
+            let _ = writeln!(out, "{line}");
         }
         if e.rejects > 0 {
             let _ = writeln!(out, "- **Rejected on these ports:** {} flow(s)", e.rejects);

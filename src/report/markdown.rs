@@ -87,13 +87,8 @@ pub fn render(r: &Report<'_>) -> String {
         let _ = writeln!(out, "- **Help:** {}", d.help);
         if let Some(e) = &d.evidence {
             let _ = writeln!(out, "- **Evidence:** {}", escape_cell(&e.line()));
-            if !e.top_sources.is_empty() {
-                let top: Vec<String> = e
-                    .top_sources
-                    .iter()
-                    .map(|t| format!("`{}` ({} flows, last {})", t.address, t.flows, t.last_seen))
-                    .collect();
-                let _ = writeln!(out, "- **Top sources:** {}", top.join(", "));
+            if let Some(line) = super::top_sources_markdown(e) {
+                let _ = writeln!(out, "{line}");
             }
         }
         if let Some(p) = &d.proposal {

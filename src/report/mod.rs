@@ -245,3 +245,16 @@ pub fn evidence_lines(outcome: &crate::analysis::Outcome) -> Vec<String> {
     }
     lines
 }
+
+/// The `- **Top sources:** …` line of a finding's or a fix's evidence (Markdown), if any.
+pub fn top_sources_markdown(e: &crate::analysis::proposal::EvidenceSummary) -> Option<String> {
+    if e.top_sources.is_empty() {
+        return None;
+    }
+    let top: Vec<String> = e
+        .top_sources
+        .iter()
+        .map(|t| format!("`{}` ({} flows, last {})", t.address, t.flows, t.last_seen))
+        .collect();
+    Some(format!("- **Top sources:** {}", top.join(", ")))
+}

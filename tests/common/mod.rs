@@ -330,3 +330,19 @@ pub fn shop_store() -> (tempfile::TempDir, PathBuf) {
     ingest_shop(&db);
     (dir, db)
 }
+
+/// Runs git in `root` (with a throwaway identity) and asserts that it succeeds; its stdout.
+pub fn git(root: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
