@@ -127,3 +127,32 @@ fn the_whole_corpus_lints_in_one_run() {
 fn registry_rule_table_is_shipped() {
     assert_eq!(terraform::registry::named_rule_count(), 156);
 }
+
+/// Files of the corpus that Terraform rejects too, with its reason. Every other `.tf` parses.
+const REJECTED_BY_TERRAFORM: [(&str, &str); 1] = [(
+    "bridgecrewio__checkov/tests/terraform/graph/resources/variable_rendering/render_from_module_def_sg/main.tf",
+    // `source = "modules\/security_group"`: HCL's escapes are \n \r \t \" \\ \uNNNN \UNNNNNNNN;
+    // Terraform says "The symbol "/" is not a valid escape sequence selector".
+    "invalid escape sequence",
+)];
+
+#[test]
+fn every_corpus_file_parses_but_those_terraform_rejects() {
+    let files = terraform::files::discover(&corpus()).unwrap();
+    assert!(files.len() >= 76, "{}", files.len());
+    let mut rejected = Vec::new();
+    for path in &files {
+        if let Err(e) = terraform::files::read(path) {
+            let LoadError::Syntax(s) = &e else {
+                panic!("{}: {e}", path.display())
+            };
+            let rel = path.strip_prefix(corpus()).unwrap().to_string_lossy();
+            rejected.push((rel.replace('\\', "/"), s.message.clone()));
+        }
+    }
+    assert_eq!(rejected.len(), REJECTED_BY_TERRAFORM.len(), "{rejected:#?}");
+    for ((file, message), (want_file, want_reason)) in rejected.iter().zip(REJECTED_BY_TERRAFORM) {
+        assert_eq!(file, want_file);
+        assert!(message.starts_with(want_reason), "{file}: {message}");
+    }
+}

@@ -256,3 +256,30 @@ fn state_next_to_the_configuration_is_found() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["summary"]["linked_groups"], 1);
 }
+
+#[test]
+fn repeated_object_keys_keep_the_last_value_with_a_note() {
+    let dir = "tests/fixtures/repeated_keys";
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&["lint", dir, "--format", "json"], 0)).unwrap();
+    assert_eq!(v["summary"]["rules"], 1);
+    assert_eq!(v["input_errors"], serde_json::json!([]));
+    // The rule's port is the last `ssh` value, 2222: with the first (22) it would be SG001.
+    assert_eq!(v["findings"], serde_json::json!([]));
+    assert_eq!(
+        v["input_notes"],
+        serde_json::json!([{
+            "file": "tests/fixtures/repeated_keys/main.tf",
+            "line": 6, "column": 5,
+            "message": "object key `ssh` is also given on line 4; Terraform keeps the last \
+                        value, and so does tighten"
+        }])
+    );
+    let human = stdout(&["lint", dir], 0);
+    assert!(
+        human.contains(
+            "note: tests/fixtures/repeated_keys/main.tf:6:5: object key `ssh` is also given on line 4"
+        ),
+        "{human}"
+    );
+}

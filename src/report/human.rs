@@ -128,6 +128,9 @@ pub fn render(r: &Report<'_>, color: bool, width: usize) -> String {
         let _ = handler.render_report(&mut out, &h);
         out.push('\n');
     }
+    for (file, line, column, message) in super::input_notes(r.files) {
+        let _ = writeln!(out, "note: {file}:{line}:{column}: {message}");
+    }
     let (errors, warnings, notes) = r.counts();
     let _ = writeln!(
         out,

@@ -70,6 +70,12 @@ pub fn render(r: &Report<'_>) -> String {
             }),
         })
         .collect();
+    let input_notes: Vec<Value> = super::input_notes(r.files)
+        .into_iter()
+        .map(|(file, line, column, message)| {
+            json!({ "file": file, "line": line, "column": column, "message": message })
+        })
+        .collect();
     let doc = json!({
         "schema_version": SCHEMA_VERSION,
         "tool": { "name": "tighten", "version": env!("CARGO_PKG_VERSION") },
@@ -90,6 +96,7 @@ pub fn render(r: &Report<'_>) -> String {
         },
         "findings": findings,
         "input_errors": input_errors,
+        "input_notes": input_notes,
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');

@@ -106,6 +106,28 @@ pub fn position(text: &str, offset: usize) -> Position {
 }
 
 /// A path as a forward-slash string for output.
+/// Notes about the input that are neither findings nor errors: `(file, line, column, message)`.
+pub(crate) fn input_notes(files: &[SourceFile]) -> Vec<(String, usize, usize, String)> {
+    let mut out = Vec::new();
+    for f in files {
+        for r in &f.repeated_keys {
+            let lines: Vec<String> = r.dropped.iter().map(ToString::to_string).collect();
+            out.push((
+                display_path(&f.path),
+                r.line,
+                r.column,
+                format!(
+                    "object key `{}` is also given on line {}; Terraform keeps the last value, \
+                     and so does tighten",
+                    r.key,
+                    lines.join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}
+
 pub fn display_path(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }

@@ -18,6 +18,8 @@ pub struct SourceFile {
     /// Whether the file is JSON syntax (`.tf.json`): values are read, but spans point at the file
     /// start because the HCL body is synthesised.
     pub json: bool,
+    /// Object keys given more than once (Terraform keeps the last value, and so does the body).
+    pub repeated_keys: Vec<super::RepeatedKey>,
 }
 
 impl SourceFile {
@@ -115,11 +117,12 @@ pub fn read(path: &Path) -> Result<SourceFile, LoadError> {
 /// Parses `text` as the contents of `path`.
 pub fn parse(path: PathBuf, text: String) -> Result<SourceFile, LoadError> {
     let json = path.to_string_lossy().ends_with(".tf.json");
-    let body = if json {
-        super::json::to_body(&text)
-            .map_err(|(message, offset)| syntax(&path, &text, &message, offset))?
+    let (body, repeated_keys) = if json {
+        let body = super::json::to_body(&text)
+            .map_err(|(message, offset)| syntax(&path, &text, &message, offset))?;
+        (body, Vec::new())
     } else {
-        hcl_edit::parser::parse_body(&text).map_err(|e| {
+        super::repeated::parse_body(&text).map_err(|e| {
             let loc = e.location();
             syntax(&path, &text, e.message(), loc.offset())
         })?
@@ -129,6 +132,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<SourceFile, LoadError> {
         text,
         body: Some(body),
         json,
+        repeated_keys,
     })
 }
 

@@ -8,6 +8,7 @@ mod json;
 mod module;
 mod refs;
 pub mod registry;
+mod repeated;
 mod rules;
 pub mod state;
 
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use files::{LoadError, SourceFile, SyntaxError};
+pub use repeated::RepeatedKey;
 pub use rules::NO_SOURCE;
 
 use crate::model::Model;
@@ -62,6 +64,7 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
                         text: syntax.src.inner().clone(),
                         body: None,
                         json: false,
+                        repeated_keys: Vec::new(),
                     });
                 }
                 loaded.errors.push(e);

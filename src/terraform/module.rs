@@ -148,7 +148,7 @@ pub(crate) fn evaluate(files: &Files<'_>, inst: &Instance, model: &mut Model) {
     if inst.call.is_none() {
         for (path, text) in tfvars(dir_files, &inst.var_files) {
             let _ = path;
-            if let Ok(body) = hcl_edit::parser::parse_body(&text) {
+            if let Ok((body, _)) = super::repeated::parse_body(&text) {
                 for a in body.attributes() {
                     if let Some(val) = empty.eval(&a.value) {
                         vars.insert(a.key.as_str().to_owned(), val);
