@@ -56,7 +56,7 @@ fn flows_of_a_terminated_instance_count_for_its_groups_in_any_order() {
     let line = ingest_config(&a);
     assert_eq!(
         line.trim(),
-        "ingested 3 AWS Config files (7 configuration items of interfaces, instances and security groups, 7 new); 3 skipped (not .json or .gz, or ConfigWritabilityCheckFile)"
+        "ingested 3 AWS Config files (7 configuration items of interfaces, instances and security groups, 7 new); 3 skipped (not .json, .jsonl, .ndjson or .gz, or ConfigWritabilityCheckFile)"
     );
     // The other order: AWS Config first, flows after.
     ingest_config(&b);
@@ -223,14 +223,16 @@ fn bad_config_files_fail_alone_with_a_located_message() {
     );
     assert!(
         err.contains(&format!(
-            "{}:1: not an AWS Config file: a JSON object without `configurationItems`",
+            "{}:1: not an AWS Config file: neither an AWS Config snapshot, history file or \
+             get-resource-config-history output (`configurationItems`) nor a configuration item \
+             change notification",
             p("b-other-shape.json")
         )),
         "{err}"
     );
     assert!(
         err.contains(&format!(
-            "{}:1: not an AWS Config file: a JSON object without `configurationItems`",
+            "{}:1: not an AWS Config file: neither an AWS Config snapshot",
             p("c-empty.json")
         )),
         "{err}"
@@ -293,4 +295,141 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
         )
         .unwrap();
     assert_eq!(tables, 1);
+}
+
+/// Every configuration item of the fixture files, as stored there.
+fn fixture_items() -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut paths = vec![fixtures().join("get-resource-config-history-i-0web1.json")];
+    let mut stack = vec![fixtures().join("AWSLogs")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(".json.gz") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    for p in paths {
+        let bytes = std::fs::read(&p).unwrap();
+        let text = if p.extension().is_some_and(|e| e == "gz") {
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+                .unwrap();
+            out
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        items.extend(
+            doc["configurationItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned(),
+        );
+    }
+    items
+}
+
+#[test]
+fn change_notifications_give_the_same_membership_as_snapshots_and_history() {
+    use serde_json::json;
+    let items = fixture_items();
+    // Seven of interfaces, instances and groups, one of another resource type.
+    assert_eq!(items.len(), 8);
+    let dir = tempfile::tempdir().unwrap();
+    let messages = dir.path().join("messages");
+    std::fs::create_dir(&messages).unwrap();
+    let notification = |item: &serde_json::Value| {
+        json!({
+            "configurationItemDiff": null,
+            "configurationItem": item,
+            "notificationCreationTime": "2026-10-05T00:00:00.000Z",
+            "messageType": "ConfigurationItemChangeNotification",
+            "recordVersion": "1.3"
+        })
+    };
+    // Three deliveries: SNS envelopes one per line, EventBridge events as an array, an SQS
+    // receive-message dump; plus messages of other kinds and an oversized item's pointer.
+    let mut lines = String::new();
+    for item in &items[..3] {
+        let sns = json!({"Type": "Notification", "MessageId": "m", "Message": notification(item).to_string()});
+        lines.push_str(&sns.to_string());
+        lines.push('\n');
+    }
+    lines.push_str(&json!({"messageType": "ConfigurationHistoryDeliveryCompleted"}).to_string());
+    lines.push('\n');
+    std::fs::write(messages.join("sns.jsonl"), lines).unwrap();
+    let events: Vec<_> = items[3..5]
+        .iter()
+        .map(|i| json!({"source": "aws.config", "detail-type": "Config Configuration Item Change", "detail": notification(i)}))
+        .collect();
+    std::fs::write(
+        messages.join("eventbridge.json"),
+        serde_json::to_string_pretty(&events).unwrap(),
+    )
+    .unwrap();
+    let sqs = json!({"Messages": items[5..].iter().map(|i| json!({
+        "MessageId": "q",
+        "Body": json!({"Type": "Notification", "Message": notification(i).to_string()}).to_string()
+    })).chain([json!({"Body": json!({
+        "configurationItemSummary": {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": "sg-0big"},
+        "s3DeliverySummary": {"s3BucketLocation": "config-bucket/AWSLogs/123456789012/Config/us-east-1/2026/10/5/OversizedChangeNotification/sg-0big.json.gz", "errorCode": null},
+        "messageType": "OversizedConfigurationItemChangeNotification"
+    }).to_string()})]).collect::<Vec<_>>()});
+    std::fs::write(messages.join("sqs.json"), sqs.to_string()).unwrap();
+
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    ingest_flows(&a);
+    ingest_config(&a);
+    ingest_flows(&b);
+    let (code, _, err) = run(&b, &["ingest", "aws-config", messages.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(
+            "ingested 3 AWS Config files (7 configuration items of interfaces, instances and security groups, 7 new)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "sqs.json: the configuration item of AWS::EC2::SecurityGroup sg-0big was too large for its change notification; AWS Config delivered it to s3://config-bucket/AWSLogs/123456789012/Config/us-east-1/2026/10/5/OversizedChangeNotification/sg-0big.json.gz: ingest that object too"
+        ),
+        "{err}"
+    );
+    for what in ["--membership", "--by-group"] {
+        assert_eq!(
+            run(&a, &["evidence", what, "--format", "csv"]).1,
+            run(&b, &["evidence", what, "--format", "csv"]).1,
+            "{what}"
+        );
+    }
+    // The same items again, from history files: nothing new.
+    let again = ingest_config(&b);
+    assert!(
+        again.contains("7 configuration items of interfaces, instances and security groups, 0 new"),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_broken_notification_line_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("n.jsonl");
+    std::fs::write(
+        &file,
+        "{\"messageType\": \"ConfigurationHistoryDeliveryCompleted\"}\n{\"Type\": \"Notification\", \"Message\": \"{\"}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        &dir.path().join("e.db"),
+        &["ingest", "aws-config", file.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("n.jsonl:2"), "{err}");
+    assert!(err.contains("`Message` is a string but not JSON"), "{err}");
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::Outcome;
 use crate::ingest::IngestError;
 use crate::ingest::awsconfig::read_config;
+use crate::ingest::config_messages::OversizedItem;
 use crate::ingest::files::walk;
 use crate::ingest::flowlog::parallel::hash_bytes;
 use crate::store::{Committed, LedgerEntry, Store};
@@ -16,8 +17,10 @@ pub(crate) struct AwsConfigArgs {
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     /// Files or directories of AWS Config snapshot/history files (JSON, plain or gzip), output of
-    /// `aws configservice get-resource-config-history`, or `s3://bucket/prefix` where Config
-    /// delivers (objects pruned by the date in their key with --since/--until).
+    /// `aws configservice get-resource-config-history`, configuration item change notifications
+    /// (bare, or in SNS, SQS or `EventBridge` messages; one per line or an array), or
+    /// `s3://bucket/prefix` where Config delivers (objects pruned by the date in their key with
+    /// --since/--until).
     #[arg(required = true)]
     pub(crate) sources: Vec<PathBuf>,
     #[command(flatten)]
@@ -86,7 +89,7 @@ pub(crate) fn run(args: &AwsConfigArgs) -> miette::Result<Outcome> {
             (report.unchanged, "already ingested"),
             (
                 report.skipped,
-                "skipped (not .json or .gz, or ConfigWritabilityCheckFile)",
+                "skipped (not .json, .jsonl, .ndjson or .gz, or ConfigWritabilityCheckFile)",
             ),
             (report.failed, "failed"),
         ] {
@@ -124,6 +127,12 @@ fn ingest_one(store: &mut Store, path: &Path) -> miette::Result<Option<(u64, u64
         return Ok(None);
     }
     let read = read_config(path, &bytes)?;
+    for item in &read.oversized {
+        eprintln!(
+            "note: {}",
+            oversized_note(&path.display().to_string(), item)
+        );
+    }
     let entry = LedgerEntry {
         kind: "aws-config",
         source,
@@ -138,14 +147,32 @@ fn ingest_one(store: &mut Store, path: &Path) -> miette::Result<Option<(u64, u64
     }
 }
 
-/// `.json` and `.gz` files are tried; `ConfigWritabilityCheckFile` (Config's probe) is not.
+/// What to do about an oversized item's notification read from `source`.
+pub(crate) fn oversized_note(source: &str, item: &OversizedItem) -> String {
+    let what = format!(
+        "{source}: the configuration item of {} {} was too large for its change notification",
+        item.resource_type, item.resource_id
+    );
+    match (item.url(), &item.error) {
+        (Some(url), None) => format!(
+            "{what}; AWS Config delivered it to {url}: ingest that object too \
+             (`tighten ingest aws-config {url}`)"
+        ),
+        (_, Some(error)) => format!("{what}, and AWS Config could not deliver it to S3 ({error})"),
+        (None, None) => format!("{what}; the notification names no S3 location"),
+    }
+}
+
+/// `.json`, `.jsonl`, `.ndjson` and `.gz` files are tried; `ConfigWritabilityCheckFile` (Config's probe) is not.
 fn is_config_file(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     !name.contains("configwritabilitycheckfile")
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("gz"))
+        && path.extension().is_some_and(|e| {
+            ["json", "jsonl", "ndjson", "gz"]
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x))
+        })
 }

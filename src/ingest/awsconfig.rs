@@ -1,6 +1,7 @@
 //! AWS Config files: configuration snapshots and history as Config delivers them to S3 (gzip
-//! JSON), and the API shape (`aws configservice get-resource-config-history` output), turned into
-//! observations of network interfaces, instances and security groups.
+//! JSON), the API shape (`aws configservice get-resource-config-history` output) and change
+//! notifications (see [`super::config_messages`]), turned into observations of network
+//! interfaces, instances and security groups.
 //!
 //! An observation is one configuration item: the state of a resource from its capture time on.
 //! Intervals are built from all stored observations when the store is read (sorted by capture
@@ -12,6 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::IngestError;
+use super::config_messages::{Found, OversizedItem, visit};
 use super::inventory::{DeployedRule, GroupState, InterfaceState, PrefixListState, RuleSource};
 
 /// Which kind of resource an observation is about.
@@ -68,6 +70,10 @@ pub struct ConfigRead {
     pub other_items: u64,
     /// Items not recorded (`ResourceNotRecorded`, `ResourceDeletedNotRecorded`).
     pub not_recorded: u64,
+    /// Change notifications of oversized items: the items are in S3, not in this file.
+    pub oversized: Vec<OversizedItem>,
+    /// Config notifications of other kinds (delivery completed, compliance change, …).
+    pub other_messages: u64,
 }
 
 /// Reads a Config file's bytes (plain or gzip JSON).
@@ -80,37 +86,45 @@ pub fn read_config(path: &Path, bytes: &[u8]) -> Result<ConfigRead, IngestError>
     } else {
         bytes.to_vec()
     };
-    let doc: Value = serde_json::from_slice(&text).map_err(|e| {
-        let line = e.line() as u64;
-        bad(path, line, &format!("not valid JSON: {e}"))
-    })?;
-    let items = match &doc {
-        Value::Object(o) => match o.get("configurationItems") {
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(bad(path, 1, "`configurationItems` is not an array")),
-            None => {
-                return Err(bad(
-                    path,
-                    1,
-                    "a JSON object without `configurationItems`: not an AWS Config snapshot, history file or get-resource-config-history output",
-                ));
-            }
-        },
-        Value::Array(items) => items,
-        _ => {
-            return Err(bad(
-                path,
-                1,
-                "expected a JSON object with `configurationItems`",
-            ));
-        }
-    };
+    // One document (a delivered file, API output, an array of notifications) or several (one
+    // notification per line, as queues and log exports write them).
     let mut read = ConfigRead::default();
-    for (i, item) in items.iter().enumerate() {
-        item_to_observation(item, &mut read)
-            .map_err(|reason| bad(path, 1, &format!("configuration item {}: {reason}", i + 1)))?;
+    let mut found = Found::default();
+    let mut documents = 0u64;
+    let mut stream = serde_json::Deserializer::from_slice(&text).into_iter::<Value>();
+    loop {
+        let line = line_at(&text, stream.byte_offset());
+        let doc = match stream.next() {
+            None => break,
+            Some(Ok(doc)) => doc,
+            Some(Err(e)) => {
+                return Err(bad(path, e.line() as u64, &format!("not valid JSON: {e}")));
+            }
+        };
+        documents += 1;
+        let mut index = 0usize;
+        visit(&doc, &mut found, &mut |item| {
+            index += 1;
+            item_to_observation(item, &mut read)
+                .map_err(|reason| format!("configuration item {index}: {reason}"))
+        })
+        .map_err(|reason| bad(path, line, &reason))?;
     }
+    if documents == 0 {
+        return Err(bad(path, 1, "the file holds no JSON document"));
+    }
+    read.oversized = found.oversized;
+    read.other_messages = found.other_messages;
     Ok(read)
+}
+
+/// 1-based line of byte `offset` (the start of the next document, after whitespace).
+fn line_at(text: &[u8], offset: usize) -> u64 {
+    let mut at = offset.min(text.len());
+    while at < text.len() && text[at].is_ascii_whitespace() {
+        at += 1;
+    }
+    text[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
 }
 
 fn bad(path: &Path, line: u64, reason: &str) -> IngestError {

@@ -2,6 +2,7 @@
 //! provenance (file and line) for every problem.
 
 pub mod awsconfig;
+pub mod config_messages;
 pub mod files;
 pub mod flowlog;
 pub mod inventory;
@@ -58,7 +59,7 @@ pub enum IngestError {
     #[diagnostic(
         code(tighten::ingest::not_aws_config),
         help(
-            "pass AWS Config snapshot or history files (JSON, plain or gzip) or the output of `aws configservice get-resource-config-history`; nothing of this file was stored"
+            "pass AWS Config snapshot or history files (JSON, plain or gzip), the output of `aws configservice get-resource-config-history`, or configuration item change notifications (SNS, SQS or EventBridge messages, one per line or an array); nothing of this file was stored"
         )
     )]
     NotAwsConfig {
