@@ -180,7 +180,7 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
         counted: None,
     };
     // Headerless files read as all fields of a version: (files, first file) per version.
-    let mut assumed: std::collections::BTreeMap<u8, (u64, PathBuf)> = Default::default();
+    let mut assumed = std::collections::BTreeMap::<u8, (u64, PathBuf)>::new();
     let progress = Progress::bytes(jobs.iter().map(|j| j.size).sum(), args.quiet);
     let result = parallel::read_all(
         &jobs,

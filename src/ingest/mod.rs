@@ -80,7 +80,7 @@ pub enum IngestError {
     #[diagnostic(
         code(tighten::ingest::changed),
         help(
-            "its earlier records are in the store and cannot be taken out, so it was not read again (nothing of it was stored). If it is another delivery that reuses the name, give it a name of its own and ingest it; if it replaces the earlier content, build a new store from the final files (`tighten ingest flow-logs --db NEW.db …`)"
+            "its earlier records are in the store and cannot be taken out, so it was not ingested again (nothing of it was stored). If it is another delivery that reuses the name, give it a name of its own and ingest it; if it replaces the earlier content, build a new store from the final files (`tighten ingest flow-logs --db NEW.db …`)"
         )
     )]
     Changed {

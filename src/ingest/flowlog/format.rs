@@ -2,7 +2,7 @@
 //! layouts of headerless records.
 //!
 //! A file either starts with a header naming its fields (S3 delivery, any order, versions 2–8) or
-//! has none (CloudWatch Logs, exports, most tools' fixtures). A headerless file is read with the
+//! has none (`CloudWatch` Logs, exports, most tools' fixtures). A headerless file is read with the
 //! flow log's `LogFormat` when the user gives it; otherwise its field count decides: 14 is AWS's
 //! default (version 2) format, and 21, 25, 29, 39 or 40 are "all fields of version 3, 4, 5, 7 or
 //! 8" in AWS's documented order. Transit-gateway flow logs are recognised and refused: they
@@ -399,5 +399,73 @@ mod tests {
             Layout::parse_header("hello world"),
             Err(HeaderProblem::NotAHeader)
         );
+    }
+
+    #[test]
+    fn all_fields_widths_follow_the_documented_order() {
+        for (width, version) in ALL_FIELDS_WIDTHS {
+            let layout = Layout::all_fields_of(version).unwrap();
+            assert_eq!(layout.width, width);
+            // "All fields of version N" ends with the last field version N introduced.
+            assert_eq!(ALL_FIELDS[width - 1].1, version);
+            assert!(ALL_FIELDS.get(width).is_none_or(|(_, v)| *v > version));
+        }
+        assert_eq!(Layout::all_fields_of(6), None);
+        assert_eq!(Layout::all_fields_of(2), Some(Layout::default_v2()));
+        let v5 = Layout::all_fields_of(5).unwrap();
+        assert_eq!(v5.by_column[17], Some(Field::TcpFlags));
+        assert_eq!(v5.by_column[19], Some(Field::PktSrcAddr));
+        assert_eq!(v5.by_column[27], Some(Field::FlowDirection));
+    }
+
+    #[test]
+    fn log_format_as_aws_prints_it() {
+        let format = ALL_FIELDS[..29]
+            .iter()
+            .map(|(n, _)| format!("${{{n}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            Layout::from_log_format(&format),
+            Ok(Layout::all_fields_of(5).unwrap())
+        );
+        let short = Layout::from_log_format(
+            "${srcaddr}  ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${interface-id}\n",
+        )
+        .unwrap();
+        assert_eq!((short.width, short.from_header), (7, false));
+        assert_eq!(
+            Layout::from_log_format("${interface-id} ${srcaddr} ${srcaddr}"),
+            Err(LogFormatError::Duplicate("srcaddr".into()))
+        );
+        assert_eq!(Layout::from_log_format("  "), Err(LogFormatError::Empty));
+        assert_eq!(
+            Layout::from_log_format("${tgw-id} ${srcaddr}"),
+            Err(LogFormatError::TransitGateway("tgw-id".into()))
+        );
+        assert!(matches!(
+            Layout::from_log_format("${version} ${src-addr}"),
+            Err(LogFormatError::UnknownField { name, .. }) if name == "src-addr"
+        ));
+        assert_eq!(
+            Layout::from_log_format("${version} interface-id"),
+            Err(LogFormatError::NotAToken("interface-id".into()))
+        );
+    }
+
+    #[test]
+    fn transit_gateway_headers_and_records() {
+        assert_eq!(
+            Layout::parse_header("version resource-type account-id tgw-id srcaddr"),
+            Err(HeaderProblem::TransitGateway("resource-type".into()))
+        );
+        assert!(transit_gateway_record(
+            "6 TransitGatewayAttachment 123 tgw-0abc tgw-attach-0def 10.0.0.1"
+        ));
+        assert!(transit_gateway_record("6 - 123 tgw-0a1b2c 10.0.0.1"));
+        assert!(!transit_gateway_record(
+            "2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK"
+        ));
+        assert!(!transit_gateway_record("2 tgw-notes here"));
     }
 }

@@ -341,7 +341,15 @@ pub fn read_lines_with(
         let current = if let Some(l) = &layout {
             l
         } else {
-            let (first, version) = first_layout(path, text, shape.layout)?;
+            // Inside the text counted before, a line that no longer reads means the file changed.
+            let differs = |e| {
+                if counting {
+                    e
+                } else {
+                    changed(path, &format!("line {number} differs"))
+                }
+            };
+            let (first, version) = first_layout(path, text, shape.layout).map_err(differs)?;
             if let Some(given) = shape.layout
                 && first.from_header
                 && first.names != given.names
@@ -365,7 +373,13 @@ pub fn read_lines_with(
         };
         let parsed = parse_line(current, text);
         let parsed = match parsed {
-            Err(reason) => match later_header(path, number, text)? {
+            Err(reason) => match later_header(path, number, text).map_err(|e| {
+                if counting {
+                    e
+                } else {
+                    changed(path, &format!("line {number} differs"))
+                }
+            })? {
                 Some(header) => {
                     // A header repeated inside the file (deliveries joined with `cat`), perhaps
                     // naming other fields: it switches the field map for the lines after it.
@@ -683,5 +697,86 @@ mod tests {
             );
             assert_eq!(rest.counted, full.counted, "cut at {cut}");
         }
+    }
+
+    fn read_text(text: &str) -> Result<FileRead, IngestError> {
+        read_lines(Path::new("f.log"), text.as_bytes(), OPTIONS)
+    }
+
+    #[test]
+    fn a_later_header_switches_the_map_and_is_checked_like_the_first() {
+        let header = "interface-id srcaddr dstaddr srcport dstport protocol start";
+        let read = read_text(&format!(
+            "{}{header}\neni-2 10.0.0.7 10.0.0.1 40000 22 6 1600000000\n{}",
+            line(1),
+            line(2)
+        ))
+        .unwrap();
+        // After the second header, a v2 record has the wrong field count.
+        assert_eq!(
+            (read.evidence.records, read.evidence.malformed_total()),
+            (2, 1)
+        );
+        assert_eq!(read.problems[0].0, 4);
+        let Err(IngestError::MissingField { line: 2, field, .. }) = read_text(&format!(
+            "{}version srcaddr dstaddr srcport dstport protocol start\n",
+            line(1)
+        )) else {
+            panic!("a later header without interface-id was accepted")
+        };
+        assert_eq!(field, "interface-id");
+        assert!(matches!(
+            read_text(&format!(
+                "{}version resource-type tgw-id srcaddr\n",
+                line(1)
+            )),
+            Err(IngestError::TransitGateway { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_compressed_data_is_refused() {
+        let mut bytes = gzip(&(1..50).map(line).collect::<String>());
+        let n = bytes.len();
+        // The CRC of the trailer no longer matches.
+        bytes[n - 8] ^= 0xff;
+        assert!(matches!(
+            read(
+                &bytes,
+                Shape {
+                    accept_incomplete: true,
+                    ..Shape::default()
+                }
+            ),
+            Err(IngestError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_shorter_or_different_copy_is_not_continued() {
+        let text: String = (1..30).map(line).collect();
+        let first = read_text(&text[..text.len() / 2]).unwrap();
+        assert_eq!(first.evidence.malformed_total(), 1, "the cut line");
+        let again = |t: &str| {
+            read_lines_with(
+                Path::new("f.log"),
+                t.as_bytes(),
+                OPTIONS,
+                Shape {
+                    counted: Some(&first.counted),
+                    ..Shape::default()
+                },
+                &mut |_| Ok(()),
+            )
+        };
+        let rest = again(&text).unwrap();
+        assert_eq!(first.evidence.records + rest.evidence.records, 29);
+        assert_eq!(rest.evidence.malformed_total(), 0);
+        assert!(matches!(
+            again(&text[..text.len() / 3]),
+            Err(IngestError::Changed { .. })
+        ));
+        let other = text.replacen("10.0.0.3 ", "10.0.0.4 ", 1);
+        assert!(matches!(again(&other), Err(IngestError::Changed { .. })));
     }
 }

@@ -167,9 +167,10 @@ fn read_one(
     // counted then is read (and only past it); anything else would count records twice.
     let counted = match &job.previous {
         None => None,
-        Some(previous) => match &previous.counted {
-            Some(counted) => Some(counted.clone()),
-            None => {
+        Some(previous) => {
+            if let Some(counted) = &previous.counted {
+                Some(counted.clone())
+            } else {
                 let error = changed_error(
                     &job,
                     &hash,
@@ -177,7 +178,7 @@ fn read_one(
                 );
                 return Outcome::Failed { job, error };
             }
-        },
+        }
     };
     let shape = Shape {
         counted: counted.as_ref(),
