@@ -435,6 +435,7 @@ fn truncated_then_complete_ends_as_a_clean_ingest() {
     let rows = ledger_rows(&db);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].0, 0, "incomplete in the ledger");
+    assert_eq!(summary(&db)["incomplete_files"], 1);
     let records = recs.iter().filter(|r| r.gap.is_none()).count() as i64;
     assert!(rows[1].1 > 0 && rows[1].1 < records, "{rows:?}");
     assert_ne!(state(&db), only_other);
@@ -448,6 +449,7 @@ fn truncated_then_complete_ends_as_a_clean_ingest() {
         "{err}"
     );
     assert_eq!(ledger_rows(&db)[1], (1, records, whole.len() as i64));
+    assert_eq!(summary(&db).get("incomplete_files"), None);
     let clean = dir.path().join("clean.db");
     assert_eq!(run(&clean, &[], &[&logs]).0, Some(0));
     assert_eq!(state(&db), state(&clean));

@@ -213,7 +213,12 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                         progress.println(&format!("note: {note}"));
                     }
                     if let Some(version) = read.assumed {
-                        assumed.entry(version).or_insert((0, job.path.clone())).0 += 1;
+                        // Named by the first file in name order, whatever order workers finish in.
+                        let seen = assumed.entry(version).or_insert((0, job.path.clone()));
+                        seen.0 += 1;
+                        if job.path < seen.1 {
+                            seen.1.clone_from(&job.path);
+                        }
                     }
                     let entry = LedgerEntry {
                         kind: "flow-log",
