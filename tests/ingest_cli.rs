@@ -273,7 +273,7 @@ fn gzip_members_truncation_and_millisecond_timestamps() {
         multi.extend(enc.finish().unwrap());
     }
     std::fs::write(dir.path().join("multi.log.gz"), &multi).unwrap();
-    // A gzip cut in the middle: what was decoded stays, the cut line is counted.
+    // A gzip cut in the middle (an interrupted download) is refused: nothing of it is stored.
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
     let body: String = (10..30).map(line).collect();
     std::io::Write::write_all(&mut enc, body.as_bytes()).unwrap();
@@ -286,20 +286,23 @@ fn gzip_members_truncation_and_millisecond_timestamps() {
         "{}",
         stderr(&out)
     );
+    let before = evidence_csv(&db);
     let out = ingest(&db, &[&dir.path().join("cut.log.gz")]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(":10: the file ends in the middle of this line (truncated)"),
+        err.contains(&format!(
+            "{}: incomplete: the compressed stream ends before its end marker, after 9 whole lines",
+            dir.path().join("cut.log.gz").display()
+        )),
         "{err}"
     );
-    assert!(
-        err.contains("ingested 1 file (9 records, 1 malformed lines skipped"),
-        "{err}"
-    );
+    assert!(err.contains("ingested 0 files (0 records"), "{err}");
+    assert_eq!(evidence_csv(&db), before);
+    assert_eq!(summary_json(&db)["files"], 1);
     let csv = evidence_csv(&db);
     // Milliseconds are read as seconds: day 2020-09-13.
-    assert!(csv.lines().any(|l| l.starts_with("eni-1,2020-09-13,inbound,6,22,10.0.0.10,10.0.0.1,ACCEPT,1,3,180,1600000000,1600000060,0,1,port,address")), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("eni-1,2020-09-13,inbound,6,22,10.0.0.2,10.0.0.1,ACCEPT,1,3,180,1600000000,1600000060,0,1,port,address")), "{csv}");
 }
 
 fn inbound_rec(src: String, start: i64) -> Rec {
@@ -376,7 +379,7 @@ fn a_newer_store_is_refused_untouched() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "the evidence store has schema version 99, newer than this tighten understands (3)"
+            "the evidence store has schema version 99, newer than this tighten understands (4)"
         ),
         "{}",
         stderr(&out)

@@ -71,6 +71,8 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
         db: db.clone(),
         sources: vec![ex.join("flow-logs")],
         strict: false,
+        log_format: None,
+        accept_incomplete: false,
         source_cap: DEFAULT_SOURCE_CAP,
         threads: None,
         s3: super::aws_sources::S3Options::default(),

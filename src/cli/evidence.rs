@@ -229,6 +229,7 @@ pub(crate) fn write_summary(
             for (k, v) in [
                 ("schema_version", s.schema_version.to_string()),
                 ("files", s.files.to_string()),
+                ("incomplete_files", s.incomplete_files.to_string()),
                 ("records", s.records.to_string()),
                 ("nodata", s.nodata.to_string()),
                 ("skipdata", s.skipdata.to_string()),
@@ -248,6 +249,13 @@ pub(crate) fn write_summary(
         }
         Format::Table => {
             writeln!(out, "files ingested     {}", s.files)?;
+            if s.incomplete_files > 0 {
+                writeln!(
+                    out,
+                    "  incomplete       {} (cut short; a complete copy at the same path adds the rest)",
+                    s.incomplete_files
+                )?;
+            }
             writeln!(out, "records            {}", s.records)?;
             writeln!(out, "NODATA intervals   {}", s.nodata)?;
             writeln!(out, "SKIPDATA intervals {}", s.skipdata)?;

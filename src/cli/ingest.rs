@@ -7,8 +7,8 @@ use super::Outcome;
 use super::progress::Progress;
 use crate::ingest::IngestError;
 use crate::ingest::flowlog::parallel::{self, Job};
-use crate::ingest::flowlog::{ReadOptions, walk};
-use crate::store::{Committed, DEFAULT_SOURCE_CAP, LedgerEntry, Store};
+use crate::ingest::flowlog::{Layout, ReadOptions, Shape, walk};
+use crate::store::{Committed, DEFAULT_SOURCE_CAP, FileFacts, LedgerEntry, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum IngestCommand {
@@ -35,6 +35,18 @@ pub(crate) struct FlowLogsArgs {
     /// Refuse a file with any malformed line (nothing of it is stored).
     #[arg(long)]
     pub(crate) strict: bool,
+    /// The flow log's format, for files without a header line, as AWS prints it
+    /// (`aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat'`): '${version} ${account-id} …'.
+    /// Without it a headerless file is read as AWS's default format (14 fields) or as all fields
+    /// of version 3, 4, 5, 7 or 8 in AWS's order (21, 25, 29, 39 or 40 fields). A file with a
+    /// header line is read by its header.
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) log_format: Option<String>,
+    /// Ingest the whole records of a compressed file that ends before its end marker (an
+    /// interrupted download) and mark it incomplete in the ledger, instead of refusing it. When
+    /// the complete file later arrives at the same path, only the records after them are added.
+    #[arg(long)]
+    pub(crate) accept_incomplete: bool,
     /// Exact sources kept per interface, day and service port before they are folded into one
     /// "many sources" row with an estimated distinct count.
     #[arg(long, default_value_t = DEFAULT_SOURCE_CAP)]
@@ -85,6 +97,10 @@ pub(crate) struct Report {
     pub(crate) skipped: u64,
     pub(crate) pruned: u64,
     pub(crate) failed: u64,
+    /// Files ingested before that grew: only their new records were added.
+    pub(crate) continued: u64,
+    /// Files ingested with --accept-incomplete whose compressed stream was cut short.
+    pub(crate) incomplete: u64,
 }
 
 impl Report {
@@ -98,6 +114,11 @@ impl Report {
             self.rows
         );
         for (n, what) in [
+            (
+                self.continued,
+                "ingested before and since grown (only the new records added)",
+            ),
+            (self.incomplete, "incomplete (marked so in the ledger)"),
             (self.unchanged, "already ingested, unchanged"),
             (self.duplicates, "same content as an ingested file"),
             (self.skipped, "skipped for their extension or key"),
@@ -118,6 +139,12 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
         .iter()
         .cloned()
         .partition(|s| super::aws_sources::is_s3(s));
+    let log_format = args
+        .log_format
+        .as_deref()
+        .map(Layout::from_log_format)
+        .transpose()
+        .map_err(|problem| LogFormatArg { problem })?;
     let walked = walk(&local)?;
     let mut store = Store::open(&args.db, args.source_cap)?;
     let mut report = Report {
@@ -126,17 +153,16 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     };
     let mut jobs = Vec::new();
     for path in walked.files {
-        let job = job_for(&path).map_err(|source| IngestError::Io {
+        let mut job = job_for(&path).map_err(|source| IngestError::Io {
             path: path.clone(),
             source,
         })?;
-        if store
-            .known_source(&job.source, job.size, job.mtime)?
-            .is_some()
-        {
-            report.unchanged += 1;
-        } else {
-            jobs.push(job);
+        match store.previous_of(&job.source)? {
+            Some(p) if p.size == job.size && p.mtime == job.mtime => report.unchanged += 1,
+            previous => {
+                job.previous = previous;
+                jobs.push(job);
+            }
         }
     }
     let known = store.known_hashes()?;
@@ -148,11 +174,19 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let shape = Shape {
+        layout: log_format.as_ref(),
+        accept_incomplete: args.accept_incomplete,
+        counted: None,
+    };
+    // Headerless files read as all fields of a version: (files, first file) per version.
+    let mut assumed = std::collections::BTreeMap::<u8, (u64, PathBuf)>::new();
     let progress = Progress::bytes(jobs.iter().map(|j| j.size).sum(), args.quiet);
     let result = parallel::read_all(
         &jobs,
         &known,
         options,
+        shape,
         threads,
         &|n| progress.bytes_read(n),
         |outcome| -> miette::Result<()> {
@@ -175,6 +209,17 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                             job.path.display()
                         ));
                     }
+                    for note in &read.notes {
+                        progress.println(&format!("note: {note}"));
+                    }
+                    if let Some(version) = read.assumed {
+                        // Named by the first file in name order, whatever order workers finish in.
+                        let seen = assumed.entry(version).or_insert((0, job.path.clone()));
+                        seen.0 += 1;
+                        if job.path < seen.1 {
+                            seen.1.clone_from(&job.path);
+                        }
+                    }
                     let entry = LedgerEntry {
                         kind: "flow-log",
                         source: job.source.clone(),
@@ -183,21 +228,43 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
                         content_hash: hash,
                         fields: read.fields.clone(),
                     };
+                    let facts = FileFacts {
+                        incomplete: read.incomplete,
+                        counted: Some(read.counted.clone()),
+                        continues: job.previous.as_ref().map(|p| p.id),
+                    };
                     let (records, malformed) =
                         (read.evidence.records, read.evidence.malformed_total());
-                    match store.commit_file(&entry, read.evidence)? {
+                    match store.commit_file_with(&entry, read.evidence, &facts)? {
                         Committed::Stored { rows } => {
                             report.stored += 1;
                             report.records += records;
                             report.malformed += malformed;
                             report.rows += rows as u64;
+                            report.continued += u64::from(facts.continues.is_some());
+                            if read.incomplete {
+                                report.incomplete += 1;
+                                progress.println(&format!(
+                                    "warning: {}: incomplete (the compressed stream ends before its end marker): its {records} whole records were ingested and the file is marked incomplete in the ledger; when the complete file arrives at this path, only the records after them are added",
+                                    job.path.display()
+                                ));
+                            }
                         }
                         Committed::Duplicate { .. } => report.duplicates += 1,
                     }
                     progress.file_done(0, records);
                 }
-                parallel::Outcome::KnownContent { job, .. } => {
-                    report.duplicates += 1;
+                parallel::Outcome::KnownContent { job, hash } => {
+                    // Only the mtime changed: the same content at the same path.
+                    if job
+                        .previous
+                        .as_ref()
+                        .is_some_and(|p| p.content_hash == hash)
+                    {
+                        report.unchanged += 1;
+                    } else {
+                        report.duplicates += 1;
+                    }
                     progress.file_done(job.size, 0);
                 }
                 parallel::Outcome::Failed { error, .. } => {
@@ -211,12 +278,39 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
         },
     );
     progress.finish();
+    for (version, (files, first)) in &assumed {
+        let fields = crate::ingest::flowlog::format::ALL_FIELDS_WIDTHS
+            .iter()
+            .find(|(_, v)| v == version)
+            .map_or(0, |(w, _)| *w);
+        let which = if *files == 1 {
+            format!("{} has", first.display())
+        } else {
+            format!("{files} files (the first: {}) have", first.display())
+        };
+        eprintln!(
+            "note: {which} no header line and {fields} fields: read as all fields of version {version} in AWS's documented order; pass --log-format if your flow log uses a custom format"
+        );
+    }
     result?;
     if !s3_urls.is_empty() {
         let quiet = args.quiet;
         super::aws_sources::flow_logs(&mut store, &s3_urls, &args.s3, options, quiet, &mut report)?;
     }
     Ok(report)
+}
+
+/// A `--log-format` that cannot be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("--log-format: {problem}")]
+#[diagnostic(
+    code(tighten::ingest::log_format),
+    help(
+        "pass the flow log's format as AWS prints it, e.g. --log-format '${{version}} ${{account-id}} ${{interface-id}} ${{srcaddr}} ${{dstaddr}} ${{srcport}} ${{dstport}} ${{protocol}} ${{packets}} ${{bytes}} ${{start}} ${{end}} ${{action}} ${{log-status}}' (aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat')"
+    )
+)]
+pub(crate) struct LogFormatArg {
+    problem: crate::ingest::flowlog::LogFormatError,
 }
 
 fn job_for(path: &Path) -> std::io::Result<Job> {
@@ -232,5 +326,6 @@ fn job_for(path: &Path) -> std::io::Result<Job> {
         source,
         size: meta.len(),
         mtime,
+        previous: None,
     })
 }

@@ -35,14 +35,61 @@ pub enum IngestError {
         line: u64,
         reason: String,
     },
-    #[error("{}:1: the header lacks the field `{field}`, which tighten needs", path.display())]
+    #[error("{}:{line}: the header lacks the field `{field}`, which tighten needs", path.display())]
     #[diagnostic(
         code(tighten::ingest::missing_field),
         help(
             "add `{field}` to the flow log's custom format (needed: interface-id srcaddr dstaddr srcport dstport protocol start); nothing of this file was stored"
         )
     )]
-    MissingField { path: PathBuf, field: &'static str },
+    MissingField {
+        path: PathBuf,
+        line: u64,
+        field: &'static str,
+    },
+    #[error("{}:{line}: a transit-gateway flow log ({what}): it describes gateway attachments, not network interfaces, and carries no security-group information", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::transit_gateway),
+        help(
+            "pass VPC flow logs of the VPCs, subnets or network interfaces behind the security groups (resource type VPC, Subnet or NetworkInterface); nothing of this file was stored"
+        )
+    )]
+    TransitGateway {
+        path: PathBuf,
+        line: u64,
+        what: String,
+    },
+    #[error("{}: incomplete: the compressed stream ends before its end marker, after {lines} whole lines (an interrupted download?)", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::incomplete),
+        help(
+            "nothing of this file was stored and it is not in the ledger: download it again and rerun (the complete file is then read as new). Or pass --accept-incomplete to keep its whole records now; the file is then marked incomplete in the ledger, and when the complete file arrives at the same path only the records after them are added"
+        )
+    )]
+    Incomplete { path: PathBuf, lines: u64 },
+    #[error("{}:{line}: the compressed data is corrupt ({reason})", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::corrupt),
+        help("nothing of this file was stored and it is not in the ledger: fetch the file again")
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+    #[error("{}: changed since it was ingested{since}: {change}; its content does not continue what was counted then", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::changed),
+        help(
+            "its earlier records are in the store and cannot be taken out, so it was not ingested again (nothing of it was stored). If it is another delivery that reuses the name, give it a name of its own and ingest it; if it replaces the earlier content, build a new store from the final files (`tighten ingest flow-logs --db NEW.db …`)"
+        )
+    )]
+    Changed {
+        path: PathBuf,
+        /// ` on DATE (size A → B bytes, …)`, or empty when unknown.
+        since: String,
+        change: String,
+    },
     #[error("{}:{line}: {reason}", path.display())]
     #[diagnostic(
         code(tighten::ingest::malformed),

@@ -22,6 +22,20 @@ pub struct LedgerEntry {
     pub fields: String,
 }
 
+/// What a read found out about a flow-log file, for its ledger row.
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    /// False for a file whose compressed stream was cut short (ingested with
+    /// `--accept-incomplete`).
+    pub incomplete: bool,
+    /// The text its records came from, from the start of the file.
+    pub counted: Option<crate::ingest::flowlog::Counted>,
+    /// The ledger row of an earlier, shorter copy of the same file that this read continued:
+    /// the evidence holds only the records after what that copy counted, and the row is updated
+    /// to describe the whole file.
+    pub continues: Option<i64>,
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
@@ -70,7 +84,17 @@ impl Store {
     pub fn commit_file(
         &mut self,
         entry: &LedgerEntry,
+        evidence: FileEvidence,
+    ) -> Result<Committed, StoreError> {
+        self.commit_file_with(entry, evidence, &FileFacts::default())
+    }
+
+    /// As `commit_file`, with what the read found out (see `FileFacts`).
+    pub fn commit_file_with(
+        &mut self,
+        entry: &LedgerEntry,
         mut evidence: FileEvidence,
+        facts: &FileFacts,
     ) -> Result<Committed, StoreError> {
         self.begin_file(&entry.content_hash)?;
         let Some(open) = self.open_file.take() else {
@@ -97,7 +121,14 @@ impl Store {
                 skipdata: evidence.skipdata,
                 malformed: evidence.malformed_total(),
             };
-            insert_ledger_row(&self.conn, entry, &counts, &malformed, &versions, rows)?;
+            match facts.continues {
+                None => {
+                    insert_ledger_row(&self.conn, entry, &counts, &malformed, &versions, rows)?;
+                    let id = self.conn.last_insert_rowid();
+                    set_counted(&self.conn, id, facts)?;
+                }
+                Some(id) => continue_ledger_row(&self.conn, id, entry, &evidence, facts, rows)?,
+            }
             self.conn.execute_batch("COMMIT")?;
             Ok(rows)
         });
@@ -155,14 +186,93 @@ impl Store {
     }
 }
 
-/// The source under which content with this hash was ingested, if any.
+/// The source under which content with this hash was ingested (or replaced), if any.
 pub(crate) fn ledger_source_of(tx: &Connection, hash: &str) -> rusqlite::Result<Option<String>> {
     tx.query_row(
-        "SELECT source FROM ledger WHERE content_hash = ?1",
+        "SELECT source FROM ledger WHERE content_hash = ?1
+         UNION ALL
+         SELECT l.source FROM superseded s JOIN ledger l ON l.id = s.ledger_id
+             WHERE s.content_hash = ?1
+         LIMIT 1",
         [hash],
         |r| r.get(0),
     )
     .optional()
+}
+
+fn set_counted(tx: &Connection, id: i64, facts: &FileFacts) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE ledger SET complete = ?2, counted_bytes = ?3, counted_hash = ?4 WHERE id = ?1",
+        params![
+            id,
+            i64::from(!facts.incomplete),
+            facts.counted.as_ref().map(|c| c.bytes as i64),
+            facts.counted.as_ref().map(|c| c.hash.as_str()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Makes ledger row `id` (an earlier, shorter copy of the file) describe the whole file: its
+/// counts plus those of the records after it. A line the shorter copy counted as truncated (cut
+/// by its end) is part of what the longer copy read, so it no longer counts as malformed.
+fn continue_ledger_row(
+    tx: &Connection,
+    id: i64,
+    entry: &LedgerEntry,
+    evidence: &FileEvidence,
+    facts: &FileFacts,
+    rows: usize,
+) -> rusqlite::Result<()> {
+    let (old_hash, by_reason, versions): (String, String, String) = tx.query_row(
+        "SELECT content_hash, malformed_by_reason, versions FROM ledger WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let mut malformed: std::collections::BTreeMap<String, u64> =
+        serde_json::from_str(&by_reason).unwrap_or_default();
+    malformed.remove(crate::ingest::flowlog::record::Malformed::Truncated.kind());
+    for (reason, n) in &evidence.malformed {
+        *malformed.entry((*reason).to_owned()).or_default() += n;
+    }
+    let mut all_versions: std::collections::BTreeSet<u8> =
+        versions.split(',').filter_map(|v| v.parse().ok()).collect();
+    all_versions.extend(evidence.versions.iter().copied());
+    let versions = all_versions
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    tx.execute(
+        "INSERT OR IGNORE INTO superseded (content_hash, ledger_id) VALUES (?1, ?2)",
+        params![old_hash, id],
+    )?;
+    tx.execute(
+        "UPDATE ledger SET size = ?2, mtime = ?3, content_hash = ?4, ingested_at = ?5,
+             records = records + ?6, nodata = nodata + ?7, skipdata = skipdata + ?8,
+             malformed = ?9, malformed_by_reason = ?10, versions = ?11, fields = ?12,
+             rows = rows + ?13
+         WHERE id = ?1",
+        params![
+            id,
+            entry.size as i64,
+            entry.mtime,
+            entry.content_hash,
+            now,
+            evidence.records as i64,
+            evidence.nodata as i64,
+            evidence.skipdata as i64,
+            malformed.values().sum::<u64>() as i64,
+            serde_json::to_string(&malformed).unwrap_or_else(|_| "{}".into()),
+            versions,
+            entry.fields,
+            rows as i64,
+        ],
+    )?;
+    set_counted(tx, id, facts)
 }
 
 /// What a ledger row counts.

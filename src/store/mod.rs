@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use merge::{Committed, LedgerEntry};
+pub use crate::ingest::flowlog::Previous;
+pub use merge::{Committed, FileFacts, LedgerEntry};
 
 /// Default number of exact sources kept per group (interface, day, service endpoint) before the
 /// group is folded into one "many sources" row with an estimated distinct count.
@@ -190,11 +191,45 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Every content hash in the ledger.
+    /// The latest flow-log ledger row of a source (a path or an `s3://` URI), if any.
+    pub fn previous_of(&self, source: &str) -> Result<Option<Previous>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, size, mtime, content_hash, ingested_at, complete, counted_bytes,
+                     counted_hash
+                 FROM ledger WHERE source = ?1 AND kind = 'flow-log' ORDER BY id DESC LIMIT 1",
+                [source],
+                |r| {
+                    let counted =
+                        match (r.get::<_, Option<i64>>(6)?, r.get::<_, Option<String>>(7)?) {
+                            (Some(bytes), Some(hash)) => Some(crate::ingest::flowlog::Counted {
+                                bytes: bytes as u64,
+                                hash,
+                            }),
+                            _ => None,
+                        };
+                    Ok(Previous {
+                        id: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime: r.get(2)?,
+                        content_hash: r.get(3)?,
+                        ingested_on: evidence::date_of_day(
+                            i32::try_from(r.get::<_, i64>(4)?.div_euclid(86_400)).unwrap_or(0),
+                        ),
+                        complete: r.get::<_, i64>(5)? != 0,
+                        counted,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every content hash in the ledger, and those of copies a longer copy replaced.
     pub fn known_hashes(&self) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT content_hash FROM ledger")
+            .prepare("SELECT content_hash FROM ledger UNION SELECT content_hash FROM superseded")
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

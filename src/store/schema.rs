@@ -4,7 +4,7 @@
 //! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
 
 /// Each entry migrates from version `index` to `index + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The version this binary writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -107,4 +107,19 @@ CREATE TABLE run_finding (
     last_seen TEXT
 );
 CREATE INDEX run_finding_by_run ON run_finding (run_id);
+";
+
+/// Version 4: what each flow-log file contributed, so that a file that changes at the same path is
+/// never counted twice. `complete` is 0 for a file ingested with `--accept-incomplete` whose
+/// compressed stream was cut short; `counted_bytes`/`counted_hash` name the text its records came
+/// from (NULL for rows written before version 4: such a file, if it changes, is refused).
+/// `superseded` keeps the content hashes of copies a longer copy of the same file replaced.
+const V4: &str = "
+ALTER TABLE ledger ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE ledger ADD COLUMN counted_bytes INTEGER;
+ALTER TABLE ledger ADD COLUMN counted_hash TEXT;
+CREATE TABLE superseded (
+    content_hash TEXT PRIMARY KEY,
+    ledger_id INTEGER NOT NULL REFERENCES ledger (id)
+) WITHOUT ROWID;
 ";

@@ -9,6 +9,10 @@ use crate::ingest::flowlog::aggregate::Coverage;
 pub struct Summary {
     pub schema_version: i64,
     pub files: u64,
+    /// Files ingested with `--accept-incomplete` whose compressed stream was cut short (and that
+    /// no complete copy has continued since).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub incomplete_files: u64,
     pub records: u64,
     pub nodata: u64,
     pub skipdata: u64,
@@ -19,6 +23,14 @@ pub struct Summary {
     pub last_day: Option<i32>,
     pub rows: u64,
     pub groups_capped: u64,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Store {
@@ -35,6 +47,7 @@ impl Store {
         let mut s = Summary {
             schema_version: c.pragma_query_value(None, "user_version", |r| r.get(0))?,
             files: count("SELECT count(*) FROM ledger")?,
+            incomplete_files: count("SELECT count(*) FROM ledger WHERE complete = 0")?,
             records: count("SELECT coalesce(sum(records), 0) FROM ledger")?,
             nodata: count("SELECT coalesce(sum(nodata), 0) FROM ledger")?,
             skipdata: count("SELECT coalesce(sum(skipdata), 0) FROM ledger")?,

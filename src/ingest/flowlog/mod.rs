@@ -1,4 +1,10 @@
 //! Reading VPC Flow Log files (plain or gzip, with or without a header) into a per-file aggregate.
+//!
+//! A file is read line by line: its first line decides the field map (a header, the flow log's
+//! format, or AWS's order by field count), a header repeated further down switches it. A
+//! compressed stream cut short is refused unless the caller accepts incomplete files. What a
+//! read counted (the text through its last whole line) is hashed, so that a later, longer copy
+//! of the same file can be checked to continue it and only its new lines be added.
 
 pub mod aggregate;
 pub mod format;
@@ -10,8 +16,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use aggregate::FileEvidence;
-use format::{HeaderProblem, Layout};
+use format::HeaderProblem;
+pub use format::{Layout, LogFormatError};
 use record::{Line, Malformed, parse_line};
+use xxhash_rust::xxh3::Xxh3;
 
 use super::IngestError;
 pub use super::files::Walk;
@@ -31,6 +39,45 @@ pub struct ReadOptions {
     pub part_rows: usize,
 }
 
+/// What is known about one source before it is read. The default reads a file as tighten always
+/// did: its header, else AWS's default format or all fields of a version by field count; a
+/// compressed stream cut short is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape<'a> {
+    /// The flow log's format (its `LogFormat`) for records without a header line. A header line
+    /// in the file wins over it.
+    pub layout: Option<&'a Layout>,
+    /// Keep the complete records of a compressed stream that ends before its end marker (the
+    /// file is then reported as incomplete) instead of refusing the file.
+    pub accept_incomplete: bool,
+    /// What an earlier ingest of this source counted: its text must start with exactly that,
+    /// and only what follows is read into the aggregate.
+    pub counted: Option<&'a Counted>,
+}
+
+/// The text of a file that an ingest counted: its first `bytes` decompressed bytes (through the
+/// last line read, whether a record, a gap, a header or a malformed line; never a line cut by
+/// the end of the file), and their xxh3-128 hash.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counted {
+    pub bytes: u64,
+    pub hash: String,
+}
+
+/// What the ledger says of a file ingested before from the same source.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    pub id: i64,
+    pub size: u64,
+    pub mtime: Option<i64>,
+    pub content_hash: String,
+    /// The day it was ingested (or last continued), `YYYY-MM-DD`.
+    pub ingested_on: String,
+    pub complete: bool,
+    /// `None` for rows written before schema version 4.
+    pub counted: Option<Counted>,
+}
+
 /// Receives the parts of a large file, in order, before its last part.
 pub type OnPart<'a> = dyn FnMut(FileEvidence) -> Result<(), IngestError> + 'a;
 
@@ -38,10 +85,19 @@ pub type OnPart<'a> = dyn FnMut(FileEvidence) -> Result<(), IngestError> + 'a;
 #[derive(Debug)]
 pub struct FileRead {
     pub evidence: FileEvidence,
-    /// The field names of the file (its header, or the default v2 set).
+    /// The field names of the file (its first header, the given format, or the assumed one).
     pub fields: String,
     /// The first malformed lines: (line number, reason).
     pub problems: Vec<(u64, Malformed)>,
+    /// The file has no header and was read as all fields of this version (3, 4, 5, 7 or 8).
+    pub assumed: Option<u8>,
+    /// The compressed stream ended before its end marker (only with `Shape::accept_incomplete`):
+    /// the complete records before the cut were read, a torn last line dropped.
+    pub incomplete: bool,
+    /// The text this read counted, from the start of the file (see `Shape::counted`).
+    pub counted: Counted,
+    /// Things the user should know about how the file was read.
+    pub notes: Vec<String>,
 }
 
 /// Reads a whole file: decompresses when it starts with the gzip magic bytes. `on_bytes` hears
@@ -49,6 +105,17 @@ pub struct FileRead {
 pub fn read_path(
     path: &Path,
     options: ReadOptions,
+    on_bytes: &(dyn Fn(u64) + Sync),
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
+    read_path_with(path, options, Shape::default(), on_bytes, on_part)
+}
+
+/// As `read_path`, with what is known of the source.
+pub fn read_path_with(
+    path: &Path,
+    options: ReadOptions,
+    shape: Shape<'_>,
     on_bytes: &(dyn Fn(u64) + Sync),
     on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
@@ -64,14 +131,15 @@ pub fn read_path(
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(file);
-        read_lines_in_parts(
+        read_lines_with(
             path,
             BufReader::with_capacity(256 * 1024, decoder),
             options,
+            shape,
             on_part,
         )
     } else {
-        read_lines_in_parts(path, file, options, on_part)
+        read_lines_with(path, file, options, shape, on_part)
     }
 }
 
@@ -82,16 +150,28 @@ pub fn read_bytes(
     options: ReadOptions,
     on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
+    read_bytes_with(name, bytes, options, Shape::default(), on_part)
+}
+
+/// As `read_bytes`, with what is known of the source (its flow log's format, for instance).
+pub fn read_bytes_with(
+    name: &Path,
+    bytes: &[u8],
+    options: ReadOptions,
+    shape: Shape<'_>,
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let decoder = flate2::bufread::MultiGzDecoder::new(bytes);
-        read_lines_in_parts(
+        read_lines_with(
             name,
             BufReader::with_capacity(256 * 1024, decoder),
             options,
+            shape,
             on_part,
         )
     } else {
-        read_lines_in_parts(name, bytes, options, on_part)
+        read_lines_with(name, bytes, options, shape, on_part)
     }
 }
 
@@ -119,34 +199,71 @@ pub fn read_lines(
         part_rows: 0,
         ..options
     };
-    read_lines_in_parts(path, input, whole, &mut |_| Ok(()))
+    read_lines_with(path, input, whole, Shape::default(), &mut |_| Ok(()))
 }
 
 /// As `read_lines`, handing over parts of the aggregate as it passes `options.part_rows` rows.
 pub fn read_lines_in_parts(
     path: &Path,
+    input: impl BufRead,
+    options: ReadOptions,
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
+    read_lines_with(path, input, options, Shape::default(), on_part)
+}
+
+/// The text already counted by an earlier ingest, checked as it is read again.
+struct Prefix<'a> {
+    counted: &'a Counted,
+    /// Whether the text read so far matched it (checked once `counted.bytes` were read).
+    verified: bool,
+}
+
+/// As `read_lines_in_parts`, with what is known of the source.
+pub fn read_lines_with(
+    path: &Path,
     mut input: impl BufRead,
     options: ReadOptions,
+    shape: Shape<'_>,
     on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
     let mut evidence = FileEvidence::new(options.source_cap);
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     let mut buf = Vec::with_capacity(512);
     let mut layout: Option<Layout> = None;
+    let mut fields: Option<String> = None;
+    let mut assumed = None;
+    let mut incomplete = false;
     let mut number = 0u64;
+    // Decompressed bytes read so far, and the hash of those counted (every line but a cut one).
+    let mut offset = 0u64;
+    let mut hasher = Xxh3::new();
+    let mut counted_bytes = 0u64;
+    let mut prefix = shape.counted.map(|counted| Prefix {
+        counted,
+        verified: counted.bytes == 0,
+    });
     loop {
         buf.clear();
         let complete = match input.read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => buf.ends_with(b"\n"),
-            // A truncated or corrupt compressed stream: what was decoded so far stays; the partial
-            // line (if any) is counted as truncated.
+            // The compressed stream ends before its end marker: an interrupted download.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                if !shape.accept_incomplete {
+                    return Err(IngestError::Incomplete {
+                        path: path.to_owned(),
+                        lines: number,
+                    });
+                }
+                incomplete = true;
+                break;
+            }
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::UnexpectedEof
-                        | std::io::ErrorKind::InvalidInput
-                        | std::io::ErrorKind::InvalidData
+                    std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
                 ) =>
             {
                 if number == 0 && buf.is_empty() {
@@ -156,10 +273,11 @@ pub fn read_lines_in_parts(
                         reason: format!("the compressed data cannot be read ({e})"),
                     });
                 }
-                number += 1;
-                evidence.add_malformed(Malformed::Truncated.kind());
-                note(&mut problems, number, Malformed::Truncated, path, options)?;
-                break;
+                return Err(IngestError::Corrupt {
+                    path: path.to_owned(),
+                    line: number + 1,
+                    reason: e.to_string(),
+                });
             }
             Err(e) => {
                 return Err(IngestError::Io {
@@ -169,40 +287,124 @@ pub fn read_lines_in_parts(
             }
         };
         number += 1;
+        let start = offset;
+        offset += buf.len() as u64;
+        // Lines inside the text an earlier ingest counted are read for their headers only.
+        let counting = match &mut prefix {
+            Some(p) if !p.verified => {
+                let end = p.counted.bytes;
+                // The counted text may end with a last line without its newline: it has one now.
+                let inside = offset <= end || (start < end && offset == end + 1 && complete);
+                if start < end && !inside {
+                    return Err(changed(path, &format!("line {number} differs")));
+                }
+                let own = usize::try_from(end.saturating_sub(start))
+                    .map_or(buf.len(), |n| n.min(buf.len()));
+                hasher.update(&buf[..own]);
+                if offset >= end {
+                    if hex(&hasher) != p.counted.hash {
+                        return Err(changed(
+                            path,
+                            &format!("its first {end} bytes of text differ"),
+                        ));
+                    }
+                    p.verified = true;
+                }
+                if inside {
+                    hasher.update(&buf[own..]);
+                    counted_bytes = offset;
+                }
+                !inside
+            }
+            _ => true,
+        };
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t.trim_end_matches(['\n', '\r']),
             Err(_) if number == 1 => {
                 return Err(not_flow_log(path, "the file is binary or not UTF-8 text"));
             }
             Err(_) => {
-                evidence.add_malformed(Malformed::NotUtf8.kind());
-                note(&mut problems, number, Malformed::NotUtf8, path, options)?;
+                if counting {
+                    count_line(&mut hasher, &buf, &mut counted_bytes, offset);
+                    evidence.add_malformed(Malformed::NotUtf8.kind());
+                    note(&mut problems, number, Malformed::NotUtf8, path, options)?;
+                }
                 continue;
             }
         };
         if text.trim().is_empty() {
+            if counting && complete {
+                count_line(&mut hasher, &buf, &mut counted_bytes, offset);
+            }
             continue;
         }
-        let layout = if let Some(l) = &layout {
+        let current = if let Some(l) = &layout {
             l
         } else {
-            let first = first_layout(path, text)?;
+            // Inside the text counted before, a line that no longer reads means the file changed.
+            let differs = |e| {
+                if counting {
+                    e
+                } else {
+                    changed(path, &format!("line {number} differs"))
+                }
+            };
+            let (first, version) = first_layout(path, text, shape.layout).map_err(differs)?;
+            if let Some(given) = shape.layout
+                && first.from_header
+                && first.names != given.names
+            {
+                notes.push(format!(
+                    "{}: its header line differs from --log-format; the header was used",
+                    path.display()
+                ));
+            }
+            assumed = version;
+            fields = Some(first.names.clone());
             let from_header = first.from_header;
             let l = layout.insert(first);
             if from_header {
+                if counting {
+                    count_line(&mut hasher, &buf, &mut counted_bytes, offset);
+                }
                 continue;
             }
             l
         };
-        if !complete {
-            // The file ends without a newline. Accept a complete last record; a cut one is truncated.
-            if parse_line(layout, text).is_err() {
-                evidence.add_malformed(Malformed::Truncated.kind());
-                note(&mut problems, number, Malformed::Truncated, path, options)?;
-                continue;
-            }
+        let parsed = parse_line(current, text);
+        let parsed = match parsed {
+            Err(reason) => match later_header(path, number, text).map_err(|e| {
+                if counting {
+                    e
+                } else {
+                    changed(path, &format!("line {number} differs"))
+                }
+            })? {
+                Some(header) => {
+                    // A header repeated inside the file (deliveries joined with `cat`), perhaps
+                    // naming other fields: it switches the field map for the lines after it.
+                    layout = Some(header);
+                    if counting {
+                        count_line(&mut hasher, &buf, &mut counted_bytes, offset);
+                    }
+                    continue;
+                }
+                None => Err(reason),
+            },
+            ok => ok,
+        };
+        if !counting {
+            continue;
         }
-        match parse_line(layout, text) {
+        if !complete && parsed.is_err() {
+            // The file ends without a newline in the middle of a record: counted as truncated,
+            // and not part of the counted text (a longer copy of the file may complete it).
+            evidence.add_malformed(Malformed::Truncated.kind());
+            note(&mut problems, number, Malformed::Truncated, path, options)?;
+            continue;
+        }
+        count_line(&mut hasher, &buf, &mut counted_bytes, offset);
+        match parsed {
             Ok(Line::Traffic(t, version)) => {
                 evidence.add_traffic(&t, version);
                 if options.part_rows > 0 && evidence.rows() >= options.part_rows {
@@ -224,44 +426,156 @@ pub fn read_lines_in_parts(
             }
         }
     }
-    let fields = layout.map_or_else(|| Layout::default_v2().names, |l| l.names);
+    if let Some(p) = &prefix
+        && !p.verified
+    {
+        if incomplete {
+            return Err(IngestError::Incomplete {
+                path: path.to_owned(),
+                lines: number,
+            });
+        }
+        return Err(changed(
+            path,
+            &format!(
+                "it now holds {offset} bytes of text, fewer than the {} counted",
+                p.counted.bytes
+            ),
+        ));
+    }
     Ok(FileRead {
         evidence,
-        fields,
+        fields: fields.unwrap_or_else(|| Layout::default_v2().names),
         problems,
+        assumed,
+        incomplete,
+        counted: Counted {
+            bytes: counted_bytes,
+            hash: hex(&hasher),
+        },
+        notes,
     })
 }
 
-/// Decides the layout from the first non-empty line: a header, or a v2 record.
-fn first_layout(path: &Path, text: &str) -> Result<Layout, IngestError> {
-    match Layout::parse_header(text) {
-        Ok(layout) => Ok(layout),
-        Err(HeaderProblem::MissingField(field)) => Err(IngestError::MissingField {
-            path: path.to_owned(),
-            field,
-        }),
-        Err(HeaderProblem::Duplicate(field)) => Err(not_flow_log(
-            path,
-            &format!("the header names the field `{field}` twice"),
-        )),
-        Err(HeaderProblem::NotAHeader) => {
-            let v2 = Layout::default_v2();
-            match parse_line(&v2, text) {
-                Ok(_) => Ok(v2),
-                Err(reason) => {
-                    let looks_like_json = text.trim_start().starts_with(['{', '[']);
-                    let reason = if looks_like_json {
-                        "it holds JSON, not flow-log text".to_owned()
-                    } else {
-                        format!(
-                            "line 1 is neither a header of flow-log field names nor a default-format record ({reason})"
-                        )
-                    };
-                    Err(not_flow_log(path, &reason))
-                }
-            }
-        }
+/// Adds a counted line (one after any earlier-counted text) to the hash of the counted text.
+fn count_line(hasher: &mut Xxh3, line: &[u8], counted: &mut u64, end: u64) {
+    hasher.update(line);
+    *counted = end;
+}
+
+fn hex(hasher: &Xxh3) -> String {
+    format!("{:032x}", hasher.digest128())
+}
+
+fn changed(path: &Path, what: &str) -> IngestError {
+    IngestError::Changed {
+        path: path.to_owned(),
+        since: String::new(),
+        change: what.to_owned(),
     }
+}
+
+/// A header line after the first line: a new field map, or `None` for a line that is no header.
+fn later_header(path: &Path, line: u64, text: &str) -> Result<Option<Layout>, IngestError> {
+    match Layout::parse_header(text) {
+        Ok(layout) => Ok(Some(layout)),
+        Err(HeaderProblem::NotAHeader) => Ok(None),
+        Err(problem) => Err(header_error(path, line, problem)),
+    }
+}
+
+fn header_error(path: &Path, line: u64, problem: HeaderProblem) -> IngestError {
+    match problem {
+        HeaderProblem::MissingField(field) => IngestError::MissingField {
+            path: path.to_owned(),
+            line,
+            field,
+        },
+        HeaderProblem::Duplicate(field) => IngestError::NotFlowLog {
+            path: path.to_owned(),
+            line,
+            reason: format!("the header names the field `{field}` twice"),
+        },
+        HeaderProblem::TransitGateway(field) => IngestError::TransitGateway {
+            path: path.to_owned(),
+            line,
+            what: format!("its header names `{field}`"),
+        },
+        HeaderProblem::NotAHeader => not_flow_log(path, "line 1 is not a header"),
+    }
+}
+
+/// Decides the layout from the first non-empty line: a header, the given format, AWS's default
+/// format, or all fields of a version (returned with the layout).
+fn first_layout(
+    path: &Path,
+    text: &str,
+    given: Option<&Layout>,
+) -> Result<(Layout, Option<u8>), IngestError> {
+    match Layout::parse_header(text) {
+        Ok(layout) => Ok((layout, None)),
+        Err(HeaderProblem::NotAHeader) => headerless_layout(path, text, given),
+        Err(problem) => Err(header_error(path, 1, problem)),
+    }
+}
+
+fn headerless_layout(
+    path: &Path,
+    text: &str,
+    given: Option<&Layout>,
+) -> Result<(Layout, Option<u8>), IngestError> {
+    if format::transit_gateway_record(text) {
+        return Err(IngestError::TransitGateway {
+            path: path.to_owned(),
+            line: 1,
+            what: "line 1 holds a transit gateway's resource type or id".to_owned(),
+        });
+    }
+    if let Some(given) = given {
+        return match parse_line(given, text) {
+            Ok(_) => Ok((given.clone(), None)),
+            Err(reason) => Err(not_flow_log(
+                path,
+                &format!("line 1 does not match the given log format ({reason})"),
+            )),
+        };
+    }
+    let width = text.split_ascii_whitespace().count();
+    let by_width = format::ALL_FIELDS_WIDTHS
+        .iter()
+        .find(|(w, _)| *w == width)
+        .and_then(|&(_, version)| Some((Layout::all_fields_of(version)?, version)));
+    let guess = match by_width {
+        Some((layout, 2)) => match parse_line(&layout, text) {
+            Ok(_) => return Ok((layout, None)),
+            Err(reason) => format!(
+                "line 1 is neither a header of flow-log field names nor a default-format record ({reason})"
+            ),
+        },
+        Some((layout, version)) => match parse_line(&layout, text) {
+            Ok(Line::Traffic(_, v) | Line::Gap { version: v, .. }) if v == Some(version) => {
+                return Ok((layout, Some(version)));
+            }
+            Ok(_) => format!(
+                "line 1 has {width} fields, as all fields of version {version} have, but its first field is not the version {version}"
+            ),
+            Err(reason) => format!(
+                "line 1 has {width} fields, as all fields of version {version} have, but does not read as them ({reason})"
+            ),
+        },
+        None if text.trim_start().starts_with(['{', '[']) => {
+            return Err(not_flow_log(path, "it holds JSON, not flow-log text"));
+        }
+        None => format!(
+            "line 1 is neither a header of flow-log field names nor a record of a known format ({width} fields; AWS's default format has 14, all fields of version 3, 4, 5, 7 or 8 have 21, 25, 29, 39 or 40)"
+        ),
+    };
+    Err(not_flow_log(
+        path,
+        &format!(
+            "{guess}. If this is a flow log without a header line, pass its format with --log-format '${{version}} ${{account-id}} …' as `aws ec2 describe-flow-logs --query 'FlowLogs[].LogFormat'` prints it"
+        ),
+    ))
 }
 
 fn not_flow_log(path: &Path, reason: &str) -> IngestError {
@@ -302,5 +616,167 @@ fn tried(path: &Path) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
         None => true,
         Some(ext) => ["log", "gz", "txt"].contains(&ext.to_ascii_lowercase().as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONS: ReadOptions = ReadOptions {
+        source_cap: 100,
+        strict: false,
+        part_rows: 0,
+    };
+
+    fn line(i: u32) -> String {
+        format!(
+            "2 123 eni-1 10.0.0.{i} 10.0.0.1 40000 22 6 3 180 1600000000 1600000060 ACCEPT OK\n"
+        )
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, text.as_bytes()).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn read(bytes: &[u8], shape: Shape<'_>) -> Result<FileRead, IngestError> {
+        read_bytes_with(
+            Path::new("f.log.gz"),
+            bytes,
+            OPTIONS,
+            shape,
+            &mut |_| Ok(()),
+        )
+    }
+
+    /// Two members, as deliveries joined with `cat`; cut at every byte.
+    #[test]
+    fn every_cut_of_a_gzip_file_is_incomplete_and_its_completion_adds_the_rest() {
+        let first: String = (1..40).map(line).collect();
+        let second: String = (40..60).map(line).collect();
+        let mut whole = gzip(&first);
+        whole.extend(gzip(&second));
+        let full = read(&whole, Shape::default()).unwrap();
+        assert_eq!((full.evidence.records, full.incomplete), (59, false));
+        // A cut exactly between members leaves a whole gzip file: nothing tells it apart.
+        let boundary = gzip(&first).len();
+        for cut in 2..whole.len() {
+            let part = &whole[..cut];
+            let refused = read(part, Shape::default());
+            if cut == boundary {
+                assert_eq!(refused.unwrap().evidence.records, 39);
+            } else if !matches!(refused, Err(IngestError::Incomplete { .. })) {
+                panic!("cut at {cut} of {}: {refused:?}", whole.len());
+            }
+            let accept = Shape {
+                accept_incomplete: true,
+                ..Shape::default()
+            };
+            let early = match read(part, accept) {
+                Ok(r) => r,
+                // A cut inside the first member's header leaves no text at all.
+                Err(IngestError::Incomplete { lines: 0, .. }) => continue,
+                Err(e) => panic!("cut at {cut}: {e}"),
+            };
+            assert_eq!(early.incomplete, cut != boundary, "cut at {cut}");
+            assert_eq!(early.evidence.malformed_total(), 0, "cut at {cut}");
+            let rest = read(
+                &whole,
+                Shape {
+                    counted: Some(&early.counted),
+                    ..Shape::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                early.evidence.records + rest.evidence.records,
+                59,
+                "cut at {cut}"
+            );
+            assert_eq!(rest.counted, full.counted, "cut at {cut}");
+        }
+    }
+
+    fn read_text(text: &str) -> Result<FileRead, IngestError> {
+        read_lines(Path::new("f.log"), text.as_bytes(), OPTIONS)
+    }
+
+    #[test]
+    fn a_later_header_switches_the_map_and_is_checked_like_the_first() {
+        let header = "interface-id srcaddr dstaddr srcport dstport protocol start";
+        let read = read_text(&format!(
+            "{}{header}\neni-2 10.0.0.7 10.0.0.1 40000 22 6 1600000000\n{}",
+            line(1),
+            line(2)
+        ))
+        .unwrap();
+        // After the second header, a v2 record has the wrong field count.
+        assert_eq!(
+            (read.evidence.records, read.evidence.malformed_total()),
+            (2, 1)
+        );
+        assert_eq!(read.problems[0].0, 4);
+        let Err(IngestError::MissingField { line: 2, field, .. }) = read_text(&format!(
+            "{}version srcaddr dstaddr srcport dstport protocol start\n",
+            line(1)
+        )) else {
+            panic!("a later header without interface-id was accepted")
+        };
+        assert_eq!(field, "interface-id");
+        assert!(matches!(
+            read_text(&format!(
+                "{}version resource-type tgw-id srcaddr\n",
+                line(1)
+            )),
+            Err(IngestError::TransitGateway { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_compressed_data_is_refused() {
+        let mut bytes = gzip(&(1..50).map(line).collect::<String>());
+        let n = bytes.len();
+        // The CRC of the trailer no longer matches.
+        bytes[n - 8] ^= 0xff;
+        assert!(matches!(
+            read(
+                &bytes,
+                Shape {
+                    accept_incomplete: true,
+                    ..Shape::default()
+                }
+            ),
+            Err(IngestError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_shorter_or_different_copy_is_not_continued() {
+        let text: String = (1..30).map(line).collect();
+        let first = read_text(&text[..text.len() / 2]).unwrap();
+        assert_eq!(first.evidence.malformed_total(), 1, "the cut line");
+        let again = |t: &str| {
+            read_lines_with(
+                Path::new("f.log"),
+                t.as_bytes(),
+                OPTIONS,
+                Shape {
+                    counted: Some(&first.counted),
+                    ..Shape::default()
+                },
+                &mut |_| Ok(()),
+            )
+        };
+        let rest = again(&text).unwrap();
+        assert_eq!(first.evidence.records + rest.evidence.records, 29);
+        assert_eq!(rest.evidence.malformed_total(), 0);
+        assert!(matches!(
+            again(&text[..text.len() / 3]),
+            Err(IngestError::Changed { .. })
+        ));
+        let other = text.replacen("10.0.0.3 ", "10.0.0.4 ", 1);
+        assert!(matches!(again(&other), Err(IngestError::Changed { .. })));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::aggregate::FileEvidence;
-use super::{FileRead, ReadOptions, read_path};
+use super::{FileRead, Previous, ReadOptions, Shape, read_path_with};
 use crate::ingest::IngestError;
 
 /// One file to ingest.
@@ -22,6 +22,8 @@ pub struct Job {
     pub source: String,
     pub size: u64,
     pub mtime: Option<i64>,
+    /// The ledger row of this source when it was ingested before with another size or mtime.
+    pub previous: Option<Previous>,
 }
 
 /// What became of one file.
@@ -85,6 +87,7 @@ pub fn read_all<E>(
     jobs: &[Job],
     known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
     options: ReadOptions,
+    shape: Shape<'_>,
     threads: usize,
     on_bytes: &(dyn Fn(u64) + Sync),
     mut consume: impl FnMut(Outcome) -> Result<(), E>,
@@ -103,17 +106,18 @@ pub fn read_all<E>(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let mut held = None;
-                    let outcome = read_one(job, known, options, on_bytes, &mut |hash, part| {
-                        held.get_or_insert_with(|| {
-                            token.lock().unwrap_or_else(PoisonError::into_inner)
+                    let outcome =
+                        read_one(job, known, options, shape, on_bytes, &mut |hash, part| {
+                            held.get_or_insert_with(|| {
+                                token.lock().unwrap_or_else(PoisonError::into_inner)
+                            });
+                            let part = Outcome::Part {
+                                job: job.clone(),
+                                hash: hash.to_owned(),
+                                evidence: Box::new(part),
+                            };
+                            tx.send(part).map_err(|_| stopped(&job.path))
                         });
-                        let part = Outcome::Part {
-                            job: job.clone(),
-                            hash: hash.to_owned(),
-                            evidence: Box::new(part),
-                        };
-                        tx.send(part).map_err(|_| stopped(&job.path))
-                    });
                     let _held = held
                         .unwrap_or_else(|| token.lock().unwrap_or_else(PoisonError::into_inner));
                     if tx.send(outcome).is_err() {
@@ -147,6 +151,7 @@ fn read_one(
     job: &Job,
     known: &HashSet<String, impl std::hash::BuildHasher>,
     options: ReadOptions,
+    shape: Shape<'_>,
     on_bytes: &(dyn Fn(u64) + Sync),
     on_part: &mut dyn FnMut(&str, FileEvidence) -> Result<(), IngestError>,
 ) -> Outcome {
@@ -158,7 +163,28 @@ fn read_one(
     if known.contains(&hash) {
         return Outcome::KnownContent { job, hash };
     }
-    match read_path(&job.path, options, on_bytes, &mut |part| {
+    // A file ingested before that changed: only a longer copy that continues exactly the text
+    // counted then is read (and only past it); anything else would count records twice.
+    let counted = match &job.previous {
+        None => None,
+        Some(previous) => {
+            if let Some(counted) = &previous.counted {
+                Some(counted.clone())
+            } else {
+                let error = changed_error(
+                    &job,
+                    &hash,
+                    "the ledger row was written by an older tighten that did not record what it counted",
+                );
+                return Outcome::Failed { job, error };
+            }
+        }
+    };
+    let shape = Shape {
+        counted: counted.as_ref(),
+        ..shape
+    };
+    match read_path_with(&job.path, options, shape, on_bytes, &mut |part| {
         on_part(&hash, part)
     }) {
         Ok(read) => Outcome::Read {
@@ -166,6 +192,34 @@ fn read_one(
             hash,
             read: Box::new(read),
         },
+        Err(IngestError::Changed { change, .. }) => {
+            let error = changed_error(&job, &hash, &change);
+            Outcome::Failed { job, error }
+        }
         Err(error) => Outcome::Failed { job, error },
+    }
+}
+
+/// The refusal of a changed file, saying when it was ingested and what changed.
+fn changed_error(job: &Job, hash: &str, change: &str) -> IngestError {
+    let since = job.previous.as_ref().map_or_else(String::new, |p| {
+        format!(
+            " on {} (size {} → {} bytes, content hash {}… → {}…{})",
+            p.ingested_on,
+            p.size,
+            job.size,
+            p.content_hash.get(..12).unwrap_or(&p.content_hash),
+            hash.get(..12).unwrap_or(hash),
+            if p.complete {
+                ""
+            } else {
+                "; it was incomplete then"
+            }
+        )
+    });
+    IngestError::Changed {
+        path: job.path.clone(),
+        since,
+        change: change.to_owned(),
     }
 }
