@@ -159,6 +159,9 @@ impl Sim {
             ("LANG", "C.UTF-8"),
             ("CI", "true"),
             ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/infra"),
+            ("GITHUB_RUN_ID", "42"),
             ("RUNNER_OS", "Linux"),
             ("RUNNER_ARCH", arch),
             ("RUNNER_TOOL_CACHE", self.tool_cache.to_str().unwrap()),
@@ -333,6 +336,34 @@ fn lint_mode_downloads_verifies_ingests_annotates_and_fails_on_errors() {
     assert_eq!(run.step("fix").exit, Some(0));
     assert!(run.step("fix").outputs.is_empty());
 
+    // The evidence report: written outside the workspace, uploaded as an artifact, linked from
+    // the step summary (upload-artifact's URL is not known here: the run's artifacts list).
+    let report = job.runner_temp.join("tighten/tighten-report.html");
+    assert_eq!(
+        run.step("report").outputs["report-file"],
+        report.to_str().unwrap(),
+        "{why}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg ") && html.contains("infra/main.tf"));
+    let upload = run.step("upload-report");
+    assert!(upload.ran);
+    assert_eq!(
+        upload.kind,
+        "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+    );
+    assert_eq!(upload.with["name"], "tighten-report");
+    assert_eq!(upload.with["path"], report.to_str().unwrap());
+    let url = "https://github.com/acme/infra/actions/runs/42#artifacts";
+    assert!(
+        run.summary
+            .contains(&format!("**Evidence report:** [tighten-report]({url})")),
+        "{}",
+        run.summary
+    );
+    assert_eq!(run.outputs["report-url"], url);
+    assert_eq!(run.outputs["report-file"], report.to_str().unwrap());
+
     // fail-on error and one error: the last step fails the job, after everything else ran.
     let finish = run.steps.last().unwrap();
     assert_eq!(finish.exit, Some(1), "{why}");
@@ -425,6 +456,10 @@ fn static_lint_without_sarif_passes_with_fail_on_never() {
     assert_eq!(run.outputs["findings"], "1");
     assert_eq!(run.outputs["sarif-file"], "");
     assert!(!run.step("Upload SARIF to code scanning").ran);
+    // No evidence, no report.
+    assert_eq!(run.outputs["report-file"], "");
+    assert!(!run.step("upload-report").ran);
+    assert!(!run.step("report-link").ran);
     assert!(
         run.step("lint")
             .stdout
@@ -552,7 +587,21 @@ fn fix_mode_writes_the_fixes_the_patch_and_the_body() {
     );
     let body = std::fs::read_to_string(body).unwrap();
     assert!(body.contains("0.0.0.0/0"), "{body}");
-    assert!(run.summary.contains(&body));
+    // The pull request links the evidence report, written before the fixes were.
+    let (text, link) = body
+        .rsplit_once("\n**Evidence report:** ")
+        .unwrap_or_else(|| panic!("no link to the report: {body}"));
+    assert!(
+        link.starts_with(
+            "[tighten-report](https://github.com/acme/infra/actions/runs/42#artifacts)"
+        )
+    );
+    assert!(run.summary.contains(text.trim_end()));
+    let report = std::fs::read_to_string(&run.outputs["report-file"]).unwrap();
+    assert!(
+        report.contains("Verified diff of"),
+        "the report shows the fixes"
+    );
     // Nothing to fix the second time.
     let again = sim
         .job(

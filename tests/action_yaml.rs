@@ -318,11 +318,15 @@ fn action_wiring_is_consistent() {
         }
     }
     // Every `steps.ID.outputs.NAME` is set by the script of step ID (or is actions/cache's
-    // `cache-hit`).
+    // `cache-hit`, or upload-artifact's `artifact-url`).
     for r in references(&text, "steps.") {
         let (id, name) = r.split_once(".outputs.").unwrap_or_else(|| panic!("{r}"));
         if name == "cache-hit" {
             assert_eq!(id, "cache");
+            continue;
+        }
+        if name == "artifact-url" {
+            assert_eq!(id, "upload-report");
             continue;
         }
         let script = scripts

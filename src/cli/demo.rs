@@ -1,6 +1,7 @@
 //! `tighten demo`: the whole product on the shipped example (`examples/shop`) in a temporary
 //! folder — ingest its flow logs and AWS Config files into a fresh store, lint its Terraform with
-//! the evidence, and print the verified patch that `tighten fix` would offer.
+//! the evidence, print the verified patch that `tighten fix` would offer, and write the evidence
+//! report (HTML).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,10 @@ pub(crate) struct DemoArgs {
     /// Keep the store here instead of a temporary folder.
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
+    /// Write the evidence report (HTML) here; default: tighten-demo-report.html in the system's
+    /// temporary folder.
+    #[arg(long, value_name = "OUT.html")]
+    pub(crate) report: Option<PathBuf>,
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -172,6 +177,25 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
             plan.fixes.len(),
             plan.notes.len(),
             plan.dropped.len()
+        ),
+    )?;
+    let html = args
+        .report
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("tighten-demo-report.html"));
+    let page = super::report::render(
+        &e,
+        &tf,
+        Some(temp.path()),
+        "tighten report terraform/ --db evidence.db --html report.html",
+    )?;
+    super::report::write_atomic(&html, &page)?;
+    w(
+        &mut out,
+        format!(
+            "\n== 4. tighten report terraform/ --db evidence.db --html report.html\n\
+             evidence report written to {} (open it in a browser; it fetches nothing)",
+            html.display()
         ),
     )?;
     w(

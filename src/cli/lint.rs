@@ -97,6 +97,8 @@ pub(crate) struct Evaluated {
     pub(crate) state_path: Option<PathBuf>,
     pub(crate) linked_groups: usize,
     pub(crate) store: Option<(Store, EvidenceView, Option<Window>)>,
+    /// The evidence joined to the model (with `--db`): what the HTML report draws.
+    pub(crate) facts: Option<analysis::evidence::EvidenceFacts>,
     pub(crate) outcome: analysis::Outcome,
 }
 
@@ -169,6 +171,7 @@ pub(crate) fn evaluate(args: &InputArgs) -> miette::Result<Evaluated> {
         state_path,
         linked_groups,
         store,
+        facts,
         outcome,
     })
 }

@@ -15,6 +15,7 @@ mod ingest_config;
 mod lint;
 mod man;
 mod progress;
+mod report;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Fix(fix::FixArgs),
     /// Recorded `lint --db` runs, and what changed between them.
     History(history::HistoryArgs),
+    /// The evidence report: one self-contained HTML page (same inputs as `lint --db`).
+    Report(report::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write one page per subcommand with --dir.
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Fix(args) => fix::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Completions(args) => completions::run(&args, Cli::command()),
         Command::Man(args) => man::run(&args, Cli::command()),
     };

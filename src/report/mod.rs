@@ -2,6 +2,7 @@
 //! compute nothing about security groups; they place findings in files and format them.
 
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod markdown;
