@@ -1,5 +1,5 @@
 //! Parquet flow logs (`FileFormat=parquet`) through the real binary: the same records written as
-//! text and as Parquet (by pyarrow with AWS's column types, and by DuckDB, which parses the text
+//! text and as Parquet (by pyarrow with AWS's column types, and by `DuckDB`, which parses the text
 //! itself) give the same evidence; bad files are refused whole; S3 objects through moto.
 
 mod common;
