@@ -10,7 +10,7 @@ use crate::aws::{Aws, AwsOptions, DEFAULT_CONCURRENCY, KeyKind, S3Object, days_f
 use crate::ingest::IngestError;
 use crate::ingest::awsconfig::{read_config, snapshot_observations};
 use crate::ingest::flowlog::parallel::hash_bytes;
-use crate::ingest::flowlog::{ReadOptions, read_bytes};
+use crate::ingest::flowlog::{ReadOptions, read_object};
 use crate::ingest::inventory::PrefixListState;
 use crate::store::{Committed, LedgerEntry, Store, StoreError};
 
@@ -119,7 +119,7 @@ pub(crate) fn flow_logs(
         |object, bytes| -> miette::Result<()> {
             let outcome = bytes
                 .map_err(miette::Report::new)
-                .and_then(|bytes| store_flow_log(store, &object, &bytes, options));
+                .and_then(|bytes| store_flow_log(store, &object, bytes, options));
             match outcome {
                 Ok((committed, records, malformed, problems)) => {
                     for line in problems {
@@ -156,13 +156,13 @@ type Stored = (Committed, u64, u64, Vec<String>);
 fn store_flow_log(
     store: &mut Store,
     object: &S3Object,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     options: ReadOptions,
 ) -> miette::Result<Stored> {
     let name = PathBuf::from(object.source());
     let hash = object.content_hash();
     let mut store_error: Option<StoreError> = None;
-    let read = read_bytes(&name, bytes, options, &mut |part| {
+    let read = read_object(&name, bytes, options, &mut |part| {
         store.write_part(&hash, part).map_err(|e| {
             store_error = Some(e);
             IngestError::Io {

@@ -12,7 +12,7 @@ use crate::store::{Committed, DEFAULT_SOURCE_CAP, FileFacts, LedgerEntry, Store}
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum IngestCommand {
-    /// VPC Flow Logs: text files, plain or gzip, with or without a header line.
+    /// VPC Flow Logs: text files, plain or gzip, with or without a header line, and Parquet.
     FlowLogs(FlowLogsArgs),
     /// AWS Config snapshots and history: which groups and addresses each interface had, when.
     AwsConfig(super::ingest_config::AwsConfigArgs),
@@ -25,8 +25,8 @@ pub(crate) struct FlowLogsArgs {
     /// The evidence store (`SQLite` file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
-    /// Files, directories (walked recursively; .log, .log.gz, .gz, .txt and files without an
-    /// extension are tried, others skipped) or `s3://bucket/prefix` (default and Hive-style key
+    /// Files, directories (walked recursively; .log, .log.gz, .gz, .txt, .parquet and files
+    /// without an extension are tried, others skipped; Parquet is recognised by its content) or `s3://bucket/prefix` (default and Hive-style key
     /// layouts; objects pruned by the date in their key with --since/--until).
     #[arg(required = true)]
     pub(crate) sources: Vec<PathBuf>,

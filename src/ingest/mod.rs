@@ -90,6 +90,22 @@ pub enum IngestError {
         since: String,
         change: String,
     },
+    #[error("{}: the Parquet file has no column `{column}`, which tighten needs", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::missing_column),
+        help(
+            "AWS names Parquet columns after the flow-log fields with `_` for `-`; add the field to the flow log's format (needed: interface_id srcaddr dstaddr srcport dstport protocol start); nothing of this file was stored"
+        )
+    )]
+    MissingColumn { path: PathBuf, column: String },
+    #[error("{}: cannot read the Parquet file: {reason}", path.display())]
+    #[diagnostic(
+        code(tighten::ingest::parquet),
+        help(
+            "the file starts with the Parquet magic bytes `PAR1` but is truncated, corrupt or not a flow log (columns are INT32, INT64 or strings, one value per row; codecs: uncompressed, gzip, snappy); nothing of this file was stored"
+        )
+    )]
+    Parquet { path: PathBuf, reason: String },
     #[error("{}:{line}: {reason}", path.display())]
     #[diagnostic(
         code(tighten::ingest::malformed),

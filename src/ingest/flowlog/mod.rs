@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod format;
 pub mod parallel;
+mod parquet;
 pub mod record;
 
 use std::fs::File;
@@ -128,7 +129,11 @@ pub fn read_path_with(
         on_bytes,
     };
     let mut file = BufReader::with_capacity(256 * 1024, counting);
-    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let head = file.fill_buf().map_err(io)?;
+    if head.starts_with(parquet::MAGIC) {
+        return parquet::read_file(path, options, on_bytes, on_part);
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(file);
         read_lines_with(
@@ -172,6 +177,21 @@ pub fn read_bytes_with(
         )
     } else {
         read_lines_with(name, bytes, options, shape, on_part)
+    }
+}
+
+/// Reads an object already in memory and owned (an S3 object): Parquet is read in place, text
+/// as in `read_bytes`.
+pub fn read_object(
+    name: &Path,
+    bytes: Vec<u8>,
+    options: ReadOptions,
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
+    if bytes.starts_with(parquet::MAGIC) {
+        parquet::read_owned(name, bytes, options, on_part)
+    } else {
+        read_bytes(name, &bytes, options, on_part)
     }
 }
 
@@ -611,11 +631,11 @@ pub fn walk(sources: &[PathBuf]) -> Result<Walk, IngestError> {
     super::files::walk(sources, tried)
 }
 
-/// `.log`, `.log.gz`, `.gz`, `.txt` and files without an extension are tried.
+/// `.log`, `.log.gz`, `.gz`, `.txt`, `.parquet` and files without an extension are tried.
 fn tried(path: &Path) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
         None => true,
-        Some(ext) => ["log", "gz", "txt"].contains(&ext.to_ascii_lowercase().as_str()),
+        Some(ext) => ["log", "gz", "txt", "parquet"].contains(&ext.to_ascii_lowercase().as_str()),
     }
 }
 
