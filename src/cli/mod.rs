@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success (or nothing at or above `--fail-on`), 1 findings, 2 tool error.
 
+mod athena;
 mod aws_sources;
 mod by_group;
 mod completions;
@@ -12,6 +13,7 @@ mod fix;
 mod history;
 mod ingest;
 mod ingest_config;
+mod ingest_evidence;
 mod lint;
 mod man;
 mod progress;
@@ -45,6 +47,9 @@ enum Command {
     Fix(fix::FixArgs),
     /// Recorded `lint --db` runs, and what changed between them.
     History(history::HistoryArgs),
+    /// Print the SQL that computes the evidence aggregate in Athena, Trino or `DuckDB` (or, with
+    /// --ddl, the flow-log table's definition); import its result with `ingest evidence`.
+    AthenaSql(athena::AthenaSqlArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write one page per subcommand with --dir.
@@ -85,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Fix(args) => fix::run(&args),
         Command::History(args) => history::run(&args),
+        Command::AthenaSql(args) => athena::run(&args),
         Command::Completions(args) => completions::run(&args, Cli::command()),
         Command::Man(args) => man::run(&args, Cli::command()),
     };

@@ -2,6 +2,7 @@
 //! provenance (file and line) for every problem.
 
 pub mod awsconfig;
+pub mod evidence_csv;
 pub mod files;
 pub mod flowlog;
 pub mod inventory;
