@@ -171,7 +171,18 @@ fn import(
     mtime: Option<i64>,
     bytes: &[u8],
 ) -> miette::Result<Imported> {
-    let EvidenceRead { evidence, meta, .. } = read_evidence(path, bytes)?;
+    let EvidenceRead {
+        evidence,
+        meta,
+        unreadable,
+        ..
+    } = read_evidence(path, bytes)?;
+    if unreadable > 0 {
+        eprintln!(
+            "warning: {}: {unreadable} rows skipped: an address that is not IPv4 or IPv6 (ingest flow-logs skips such lines as malformed)",
+            path.display()
+        );
+    }
     let records = evidence.records;
     store.set_source_cap(meta.cap);
     let entry = LedgerEntry {

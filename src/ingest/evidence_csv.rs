@@ -60,6 +60,9 @@ pub struct EvidenceRead {
     pub meta: Meta,
     /// Data rows read (every kind).
     pub rows: u64,
+    /// Rows skipped for an address that is not IPv4 or IPv6: the engine passed on a text that
+    /// `ingest flow-logs` would have counted as a malformed line.
+    pub unreadable: u64,
 }
 
 /// Reads one result (gzip when it starts with the gzip magic bytes); `path` names it in messages.
@@ -113,6 +116,7 @@ pub fn read_evidence(path: &Path, bytes: &[u8]) -> Result<EvidenceRead, Evidence
         evidence: FileEvidence::new(usize::MAX),
         meta: None,
         own: HashMap::new(),
+        unreadable: 0,
     };
     let mut rows = 0u64;
     for record in records {
@@ -153,6 +157,7 @@ pub fn read_evidence(path: &Path, bytes: &[u8]) -> Result<EvidenceRead, Evidence
         evidence: import.evidence,
         meta,
         rows,
+        unreadable: import.unreadable,
     })
 }
 
@@ -161,11 +166,26 @@ struct Import {
     meta: Option<Meta>,
     /// Per interface: its traffic records and the addresses present in all of them.
     own: HashMap<u32, (u64, Vec<IpAddr>)>,
+    unreadable: u64,
 }
 
 impl Import {
     fn row(&mut self, row: &Row<'_>) -> Result<(), String> {
-        match row.text("kind")? {
+        let kind = row.text("kind")?;
+        let addresses: &[&str] = match kind {
+            kind::CLIENT => &["server", "client", "if_src", "if_dst"],
+            kind::MANY => &["server"],
+            kind::ADDRESS => &["client"],
+            _ => &[],
+        };
+        if addresses
+            .iter()
+            .any(|c| !matches!(row.raw(c), "" | "-") && row.raw(c).parse::<IpAddr>().is_err())
+        {
+            self.unreadable += 1;
+            return Ok(());
+        }
+        match kind {
             kind::CLIENT => {
                 let (key, stats) = self.group(row)?;
                 let client = ClientKey {
@@ -454,5 +474,50 @@ mod tests {
             err.to_string(),
             "r.csv:2: `day`: `x` is not a number in range"
         );
+    }
+
+    #[test]
+    fn a_row_with_an_unreadable_address_is_skipped_and_counted() {
+        let row = |kind: &str, client: &str| {
+            let mut cells = vec![String::new(); COLUMNS.len()];
+            for (column, value) in [
+                ("kind", kind),
+                ("interface", "eni-1"),
+                ("day", "20727"),
+                ("protocol", "6"),
+                ("action", "1"),
+                ("initiator", "1"),
+                ("direction", "1"),
+                ("server", "10.0.0.1"),
+                ("server_port", "443"),
+                ("client", client),
+                ("client_port", "0"),
+                ("flows", "2"),
+                ("packets", "3"),
+                ("bytes", "4"),
+                ("first_seen", "5"),
+                ("last_seen", "6"),
+                ("tcp_flags", "2"),
+            ] {
+                cells[COLUMNS.iter().position(|c| *c == column).unwrap()] = value.to_owned();
+            }
+            cells.join(",")
+        };
+        let mut meta = vec![String::new(); COLUMNS.len()];
+        meta[0] = "meta".into();
+        meta[COLUMNS.len() - 1] = "tighten-evidence/1 fields=v5 cap=10".into();
+        let text = format!(
+            "{}\n{}\n{}\n{}\n",
+            header(),
+            row("client", "192.0.2.7"),
+            row("client", "not-an-address"),
+            meta.join(",")
+        );
+        let read = read_evidence(Path::new("r.csv"), text.as_bytes()).unwrap();
+        assert_eq!((read.rows, read.unreadable), (3, 1));
+        assert_eq!(read.evidence.groups.len(), 1);
+        let group = read.evidence.groups.values().next().unwrap();
+        assert_eq!(group.clients.len(), 1);
+        assert_eq!(read.meta.cap, 10);
     }
 }

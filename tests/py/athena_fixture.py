@@ -13,6 +13,7 @@
     athena_fixture.py query VIEW.sql QUERY.sql OUT.csv[.gz]
         Runs the view definition and the query in DuckDB and writes the result as Athena does:
         a header row, every non-NULL value quoted, NULL empty (gzip when OUT ends in .gz).
+        DUCKDB_THREADS sets DuckDB's thread count.
         Prints {"rows": result rows, "seconds": query time}.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import sys
 import time
@@ -157,6 +159,8 @@ def query(view: Path, sql: Path, out: Path) -> None:
     import duckdb
 
     con = duckdb.connect()
+    if os.environ.get("DUCKDB_THREADS"):
+        con.execute(f"SET threads = {int(os.environ['DUCKDB_THREADS'])}")
     con.execute(view.read_text())
     started = time.perf_counter()
     rel = con.execute(sql.read_text())
