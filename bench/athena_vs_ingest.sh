@@ -9,7 +9,8 @@
 #
 # Environment (the flags win): RECORDS (1000000), PER_FILE (250000), THREADS (2), SEED (1),
 # BENCH_DATA (bench/.data), PYTHON (.venv/bin/python: needs duckdb), TIGHTEN (a tighten binary
-# to use instead of building one), SKIP_BUILD=1.
+# to use instead of building one), INGEST_TIGHTEN (the binary timed for `ingest flow-logs`;
+# default TIGHTEN), SKIP_BUILD=1.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,7 @@ BENCH_DATA=${BENCH_DATA:-$HERE/.data}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --records) RECORDS=$2; shift 2 ;;
@@ -52,6 +53,7 @@ else
     BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/tighten
 fi
 [ -x "$BIN" ] || die "no tighten binary at $BIN"
+INGEST_BIN=${INGEST_TIGHTEN:-$BIN}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/athena-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -83,7 +85,7 @@ IMPORT_S=$(since "$t")
 
 log "tighten ingest flow-logs, $THREADS threads"
 t=$(now)
-"$BIN" ingest flow-logs --quiet --threads "$THREADS" --db "$WORK/flow-logs.db" "$DATA"
+"$INGEST_BIN" ingest flow-logs --quiet --threads "$THREADS" --db "$WORK/flow-logs.db" "$DATA"
 INGEST_S=$(since "$t")
 
 "$BIN" evidence --format csv --db "$WORK/flow-logs.db" >"$WORK/a.csv"

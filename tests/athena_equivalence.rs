@@ -78,6 +78,10 @@ fn outputs(db: &Path) -> (String, String) {
 
 /// The store `ingest flow-logs` builds from the text files of a field set.
 fn reference(dir: &Path, fields: &str) -> (String, String) {
+    reference_of(dir, &[data().join(fields).join("text")])
+}
+
+fn reference_of(dir: &Path, sources: &[PathBuf]) -> (String, String) {
     let db = dir.join("flow-logs.db");
     succeed(
         tighten()
@@ -90,14 +94,24 @@ fn reference(dir: &Path, fields: &str) -> (String, String) {
                 "--db",
             ])
             .arg(&db)
-            .arg(data().join(fields).join("text")),
+            .args(sources),
     );
     aws_config(&db);
     outputs(&db)
 }
 
 /// Renders the view and the query, runs them in `DuckDB`; the result file.
-pub(crate) fn run_query(dir: &Path, fields: &str, layout: &str, result_name: &str) -> PathBuf {
+fn run_query(dir: &Path, fields: &str, layout: &str, result_name: &str) -> PathBuf {
+    run_query_for(dir, fields, layout, result_name, (SINCE, UNTIL))
+}
+
+fn run_query_for(
+    dir: &Path,
+    fields: &str,
+    layout: &str,
+    result_name: &str,
+    (since, until): (&str, &str),
+) -> PathBuf {
     let location = data().join(fields).join(layout);
     let view = succeed(
         tighten()
@@ -121,9 +135,9 @@ pub(crate) fn run_query(dir: &Path, fields: &str, layout: &str, result_name: &st
         "--layout",
         layout,
         "--since",
-        SINCE,
+        since,
         "--until",
-        UNTIL,
+        until,
         "--source-cap",
         CAP,
     ]));
@@ -240,6 +254,29 @@ fn v2_hive_layout() {
 #[test]
 fn v2_parquet() {
     equivalence("v2", "parquet", "result.csv");
+}
+
+/// A window reads the partitions of its days only, as `ingest flow-logs s3://… --since/--until`
+/// reads the objects whose key date is within it.
+#[test]
+fn a_window_reads_its_partitions_only() {
+    let days = data().join("v5/text/AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/10");
+    for layout in ["text", "parquet"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (evidence, by_group) = reference_of(dir.path(), &[days.join("02"), days.join("03")]);
+        let result = run_query_for(
+            dir.path(),
+            "v5",
+            layout,
+            "result.csv",
+            ("2026-10-02", "2026-10-03"),
+        );
+        let (ev2, bg2) = imported(dir.path(), &result);
+        assert_same("evidence", &evidence, &ev2);
+        assert_same("evidence --by-group", &by_group, &bg2);
+        assert!(!evidence.contains(",2026-10-01,"), "{evidence}");
+        assert!(evidence.contains(",2026-10-03,"), "{evidence}");
+    }
 }
 
 fn ledger(db: &Path) -> Vec<(String, String, i64)> {
