@@ -4,6 +4,7 @@
 //! `cli` parses arguments and is (with `report`) the only place that prints.
 
 pub mod analysis;
+pub mod athena;
 pub mod aws;
 pub mod cli;
 pub mod fix;

@@ -18,6 +18,9 @@ pub(crate) enum IngestCommand {
     AwsConfig(super::ingest_config::AwsConfigArgs),
     /// A live, read-only snapshot of network interfaces and security groups (EC2 Describe calls).
     Ec2(super::aws_sources::Ec2Args),
+    /// The result of the query `tighten athena-sql` prints (CSV as Athena writes it, gzip
+    /// optional), from files or the Athena output location `s3://…`.
+    Evidence(super::ingest_evidence::EvidenceArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +74,7 @@ pub(crate) fn run(cmd: IngestCommand) -> miette::Result<Outcome> {
     match cmd {
         IngestCommand::AwsConfig(args) => super::ingest_config::run(&args),
         IngestCommand::Ec2(args) => super::aws_sources::ec2(&args),
+        IngestCommand::Evidence(args) => super::ingest_evidence::run(&args),
         IngestCommand::FlowLogs(args) => {
             let report = ingest_flow_logs(&args)?;
             if !args.quiet {

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success (or nothing at or above `--fail-on`), 1 findings, 2 tool error.
 
+mod athena;
 mod aws_sources;
 mod by_group;
 mod completions;
@@ -12,6 +13,7 @@ mod fix;
 mod history;
 mod ingest;
 mod ingest_config;
+mod ingest_evidence;
 mod lint;
 mod man;
 mod progress;
@@ -48,6 +50,9 @@ enum Command {
     History(history::HistoryArgs),
     /// The evidence report: one self-contained HTML page (same inputs as `lint --db`).
     Report(report::ReportArgs),
+    /// Print the SQL that computes the evidence aggregate in Athena, Trino or `DuckDB` (or, with
+    /// --ddl, the flow-log table's definition); import its result with `ingest evidence`.
+    AthenaSql(athena::AthenaSqlArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write one page per subcommand with --dir.
@@ -89,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Fix(args) => fix::run(&args),
         Command::History(args) => history::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::AthenaSql(args) => athena::run(&args),
         Command::Completions(args) => completions::run(&args, Cli::command()),
         Command::Man(args) => man::run(&args, Cli::command()),
     };

@@ -3,6 +3,7 @@
 
 pub mod awsconfig;
 pub mod config_messages;
+pub mod evidence_csv;
 pub mod files;
 pub mod flowlog;
 pub mod inventory;

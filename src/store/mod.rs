@@ -105,6 +105,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Sets the number of exact sources a group keeps before it is folded, for the next commits
+    /// (an imported aggregate carries the cap its query was rendered with).
+    pub fn set_source_cap(&mut self, source_cap: usize) {
+        self.source_cap = source_cap.max(1);
+    }
+
     /// Opens an existing store read-only (for dumps); a missing file is an error, not a new store.
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
         if !path.is_file() {

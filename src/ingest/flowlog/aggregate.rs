@@ -83,7 +83,7 @@ pub fn initiator_by_ports(sport: u16, dport: u16) -> Initiator {
 }
 
 /// 0 service (below 1024), 1 registered, 2 ephemeral (32768 and above), 3 none (port 0).
-fn port_class(port: u16) -> u8 {
+pub(crate) fn port_class(port: u16) -> u8 {
     match port {
         0 => 3,
         1..1024 => 0,
@@ -265,7 +265,7 @@ pub struct InterfaceFacts {
 }
 
 impl InterfaceFacts {
-    fn day(&mut self, day: i32) -> &mut Coverage {
+    pub(crate) fn day(&mut self, day: i32) -> &mut Coverage {
         let i = if let Some(i) = self.days.iter().position(|(d, _)| *d == day) {
             i
         } else {
@@ -306,7 +306,7 @@ impl FileEvidence {
         }
     }
 
-    fn interface(&mut self, name: &str) -> u32 {
+    pub(crate) fn interface(&mut self, name: &str) -> u32 {
         if let Some(last) = self.last_interface
             && self.interfaces[last as usize] == name
         {

@@ -174,7 +174,7 @@ fn for_each_token(bytes: &[u8], mut token: impl FnMut(usize, usize)) {
 }
 
 /// Timestamps above this are milliseconds (1e11 seconds is the year 5138).
-const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+pub(crate) const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Parses one line (without its newline) in the given layout.
 pub(crate) fn parse_line<'a>(layout: &Layout, line: &'a str) -> Result<Line<'a>, Malformed> {
