@@ -271,10 +271,11 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     ingest_flows(&db);
     let before = run(&db, &["evidence", "--format", "csv"]).1;
     {
-        // Make it a version-1 store: the tables of versions 2 and 3 did not exist then.
+        // Make it a version-1 store: the tables of versions 2 to 4 did not exist then.
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP TABLE observation; DROP TABLE run_finding; DROP TABLE run;
+             DROP TABLE cloudwatch_stream; DROP TABLE cloudwatch_event; DROP TABLE flow_log_format;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -284,7 +285,7 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let tables: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'observation'",

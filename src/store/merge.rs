@@ -70,7 +70,17 @@ impl Store {
     pub fn commit_file(
         &mut self,
         entry: &LedgerEntry,
+        evidence: FileEvidence,
+    ) -> Result<Committed, StoreError> {
+        self.commit_file_with(entry, evidence, &|_| Ok(()))
+    }
+
+    /// As `commit_file`, running `also` in the same transaction (a source's position, say).
+    pub(crate) fn commit_file_with(
+        &mut self,
+        entry: &LedgerEntry,
         mut evidence: FileEvidence,
+        also: &dyn Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<Committed, StoreError> {
         self.begin_file(&entry.content_hash)?;
         let Some(open) = self.open_file.take() else {
@@ -98,6 +108,7 @@ impl Store {
                 malformed: evidence.malformed_total(),
             };
             insert_ledger_row(&self.conn, entry, &counts, &malformed, &versions, rows)?;
+            also(&self.conn)?;
             self.conn.execute_batch("COMMIT")?;
             Ok(rows)
         });

@@ -1,27 +1,44 @@
-//! Reading many files at once: worker threads hash and parse files, one consumer (the store
-//! writer) receives each file's aggregate as soon as it is ready. Memory stays bounded by the
-//! aggregates in flight: one per worker plus a channel slot each.
+//! Reading many files at once: worker threads hash and parse files (local paths, or objects
+//! already downloaded into memory), one consumer (the store writer) receives each file's aggregate
+//! as soon as it is ready. Memory stays bounded by the aggregates in flight: one per worker plus a
+//! channel slot each (and, for downloaded objects, what the producer's bounded queue holds).
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError, mpsc};
 
 use xxhash_rust::xxh3::Xxh3;
 
 use super::aggregate::FileEvidence;
-use super::{FileRead, ReadOptions, read_path};
+use super::{FileRead, ReadOptions, read_bytes, read_path};
 use crate::ingest::IngestError;
 
 /// One file to ingest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Job {
     pub path: PathBuf,
-    /// The name recorded in the ledger (canonical path).
+    /// The name recorded in the ledger (canonical path, or `s3://bucket/key`).
     pub source: String,
     pub size: u64,
     pub mtime: Option<i64>,
+    /// The ledger's content hash when the source gives one (an S3 `ETag`); else the bytes are
+    /// hashed.
+    pub content_hash: Option<String>,
+    /// The object's own `LogFormat` (looked up by its flow-log id), over the options' one.
+    pub log_format: Option<String>,
+}
+
+/// Where a job's bytes are.
+#[derive(Debug)]
+pub enum Input {
+    /// Read `job.path` from disk.
+    File,
+    /// Downloaded into memory.
+    Bytes(Vec<u8>),
+    /// The download failed: reported as the job's failure.
+    Failed(miette::Report),
 }
 
 /// What became of one file.
@@ -46,7 +63,7 @@ pub enum Outcome {
     },
     Failed {
         job: Job,
-        error: IngestError,
+        error: miette::Report,
     },
 }
 
@@ -74,46 +91,64 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
-/// Reads `jobs` on `threads` workers and hands each outcome to `consume` on the calling thread.
-/// Stops early (after in-flight files finish) when `consume` returns an error.
+/// Reads local files on `threads` workers (see [`read_inputs`]).
+pub fn read_all<E>(
+    jobs: &[Job],
+    known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
+    options: &ReadOptions,
+    threads: usize,
+    on_bytes: &(dyn Fn(u64) + Sync),
+    consume: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let threads = threads.clamp(1, jobs.len().max(1));
+    let inputs = jobs.iter().map(|job| (job.clone(), Input::File));
+    read_inputs(inputs, known, options, threads, on_bytes, consume)
+}
+
+/// Reads `inputs` (pulled one at a time, so a producer may still be downloading them) on
+/// `threads` workers and hands each outcome to `consume` on the calling thread. Stops early
+/// (after in-flight files finish) when `consume` returns an error; the rest of `inputs` is
+/// dropped unread.
 ///
 /// Memory: each worker holds at most one aggregate of `options.part_rows` rows (a larger file is
 /// handed over in parts); the channel has no buffer. A worker sends a file's parts and its end
 /// while holding the one send token, so the parts of a file never interleave with another file's
 /// outcomes and the consumer can keep one file's transaction open across its parts.
-pub fn read_all<E>(
-    jobs: &[Job],
+pub fn read_inputs<E>(
+    inputs: impl Iterator<Item = (Job, Input)> + Send,
     known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
-    options: ReadOptions,
+    options: &ReadOptions,
     threads: usize,
     on_bytes: &(dyn Fn(u64) + Sync),
     mut consume: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
-    let next = AtomicUsize::new(0);
+    let inputs = Mutex::new(inputs);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let token = Mutex::new(());
-    let threads = threads.clamp(1, jobs.len().max(1));
+    let threads = threads.max(1);
     let (tx, rx) = mpsc::sync_channel::<Outcome>(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, stop, token) = (&next, &stop, &token);
+            let (inputs, stop, token) = (&inputs, &stop, &token);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
+                    let next = inputs.lock().unwrap_or_else(PoisonError::into_inner).next();
+                    let Some((job, input)) = next else { break };
+                    let job = &job;
                     let mut held = None;
-                    let outcome = read_one(job, known, options, on_bytes, &mut |hash, part| {
-                        held.get_or_insert_with(|| {
-                            token.lock().unwrap_or_else(PoisonError::into_inner)
+                    let outcome =
+                        read_one(job, input, known, options, on_bytes, &mut |hash, part| {
+                            held.get_or_insert_with(|| {
+                                token.lock().unwrap_or_else(PoisonError::into_inner)
+                            });
+                            let part = Outcome::Part {
+                                job: job.clone(),
+                                hash: hash.to_owned(),
+                                evidence: Box::new(part),
+                            };
+                            tx.send(part).map_err(|_| stopped(&job.path))
                         });
-                        let part = Outcome::Part {
-                            job: job.clone(),
-                            hash: hash.to_owned(),
-                            evidence: Box::new(part),
-                        };
-                        tx.send(part).map_err(|_| stopped(&job.path))
-                    });
                     let _held = held
                         .unwrap_or_else(|| token.lock().unwrap_or_else(PoisonError::into_inner));
                     if tx.send(outcome).is_err() {
@@ -145,27 +180,54 @@ fn stopped(path: &Path) -> IngestError {
 
 fn read_one(
     job: &Job,
+    input: Input,
     known: &HashSet<String, impl std::hash::BuildHasher>,
-    options: ReadOptions,
+    options: &ReadOptions,
     on_bytes: &(dyn Fn(u64) + Sync),
     on_part: &mut dyn FnMut(&str, FileEvidence) -> Result<(), IngestError>,
 ) -> Outcome {
     let job = job.clone();
-    let hash = match hash_file(&job.path) {
-        Ok(h) => h,
-        Err(error) => return Outcome::Failed { job, error },
+    let failed = |job, error: IngestError| Outcome::Failed {
+        job,
+        error: miette::Report::new(error),
+    };
+    let hash = match (&job.content_hash, &input) {
+        (_, Input::Failed(_)) => String::new(),
+        (Some(hash), _) => hash.clone(),
+        (None, Input::Bytes(bytes)) => hash_bytes(bytes),
+        (None, Input::File) => match hash_file(&job.path) {
+            Ok(h) => h,
+            Err(error) => return failed(job, error),
+        },
     };
     if known.contains(&hash) {
         return Outcome::KnownContent { job, hash };
     }
-    match read_path(&job.path, options, on_bytes, &mut |part| {
-        on_part(&hash, part)
-    }) {
+    let own;
+    let options = if job.log_format.is_some() {
+        own = ReadOptions {
+            log_format: job.log_format.clone(),
+            ..options.clone()
+        };
+        &own
+    } else {
+        options
+    };
+    let on_part = &mut |part| on_part(&hash, part);
+    let read = match input {
+        Input::Failed(error) => return Outcome::Failed { job, error },
+        Input::File => read_path(&job.path, options.clone(), on_bytes, on_part),
+        Input::Bytes(bytes) => {
+            on_bytes(bytes.len() as u64);
+            read_bytes(&job.path, &bytes, options.clone(), on_part)
+        }
+    };
+    match read {
         Ok(read) => Outcome::Read {
             job,
             hash,
             read: Box::new(read),
         },
-        Err(error) => Outcome::Failed { job, error },
+        Err(error) => failed(job, error),
     }
 }
