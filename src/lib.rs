@@ -11,5 +11,6 @@ pub mod fix;
 pub mod ingest;
 pub mod model;
 pub mod report;
+pub mod sources;
 pub mod store;
 pub mod terraform;

@@ -273,13 +273,14 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     ingest_flows(&db);
     let before = run(&db, &["evidence", "--format", "csv"]).1;
     {
-        // Make it a version-1 store: the tables and columns of versions 2 to 4 did not exist then.
+        // Make it a version-1 store: the tables and columns of versions 2 to 5 did not exist then.
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP TABLE observation; DROP TABLE run_finding; DROP TABLE run;
              DROP TABLE superseded; ALTER TABLE ledger DROP COLUMN complete;
              ALTER TABLE ledger DROP COLUMN counted_bytes;
              ALTER TABLE ledger DROP COLUMN counted_hash;
+             DROP TABLE cloudwatch_stream; DROP TABLE cloudwatch_event; DROP TABLE flow_log_format;
              PRAGMA user_version = 1;",
         )
         .unwrap();

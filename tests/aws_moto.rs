@@ -251,6 +251,7 @@ fn s3_lists_every_layout_and_prunes_by_key_date() {
                     source_cap: 16,
                     strict: true,
                     part_rows: 0,
+                    log_format: None,
                 },
             )
             .unwrap();
@@ -650,6 +651,10 @@ fn ec2_snapshot_describes_interfaces_groups_rules_and_prefix_lists() {
 fn recorded_operation(entry: &serde_json::Value) -> String {
     let method = entry["method"].as_str().unwrap();
     let url = entry["url"].as_str().unwrap();
+    // CloudWatch Logs speaks JSON: the operation is in the target header.
+    if let Some(target) = entry["headers"]["X-Amz-Target"].as_str() {
+        return format!("Logs.{}", target.rsplit('.').next().unwrap());
+    }
     let body = entry["body"].as_str().unwrap_or_default();
     let body = if entry["body_encoded"].as_bool().unwrap_or(false) {
         String::from_utf8(common_moto::base64_decode(body)).unwrap()
@@ -682,6 +687,22 @@ fn only_read_only_operations_reach_aws() {
                 .collect::<Vec<_>>(),
         );
         build_estate(endpoint);
+        let rt = runtime();
+        let config = setup_config(&rt, endpoint);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        rt.block_on(async {
+            logs.create_log_group()
+                .log_group_name("fl")
+                .send()
+                .await
+                .unwrap();
+            logs.create_log_stream()
+                .log_group_name("fl")
+                .log_stream_name("eni-1-all")
+                .send()
+                .await
+                .unwrap();
+        });
         assert_eq!(
             http(port, "POST", "/moto-api/recorder/reset-recording")
                 .unwrap()
@@ -704,6 +725,17 @@ fn only_read_only_operations_reach_aws() {
         assert_eq!(fetched.objects, 9);
         let snapshots = aws.ec2_snapshot().unwrap();
         assert_eq!(snapshots.len(), 2);
+        let streams = aws.log_streams("fl", Some("eni-")).unwrap();
+        assert_eq!(streams.len(), 1);
+        let query = tighten::aws::EventQuery {
+            group: "fl".to_owned(),
+            ..Default::default()
+        };
+        assert!(aws.log_events_page(&query, None).unwrap().events.is_empty());
+        let flow_logs = aws
+            .describe_flow_logs(&tighten::aws::FlowLogFilter::LogGroup("fl".to_owned()))
+            .unwrap();
+        assert!(flow_logs.is_empty());
 
         assert_eq!(
             http(port, "POST", "/moto-api/recorder/stop-recording")
@@ -736,7 +768,7 @@ fn only_read_only_operations_reach_aws() {
         for op in &from_moto {
             let name = op.split_once('.').unwrap().1;
             assert!(
-                ["Describe", "Get", "List", "Head"]
+                ["Describe", "Get", "List", "Head", "Filter"]
                     .iter()
                     .any(|v| name.starts_with(v)),
                 "{op}"

@@ -35,7 +35,70 @@ pub struct Ec2Snapshot {
     pub prefix_lists: Vec<PrefixList>,
 }
 
+/// A flow log's definition, as far as reading its records needs it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlowLogInfo {
+    /// `fl-…`
+    pub id: String,
+    /// The `LogFormat` string (`${version} ${account-id} …`).
+    pub log_format: Option<String>,
+    /// The CloudWatch Logs group it delivers to, if it does.
+    pub log_group: Option<String>,
+}
+
+/// Which flow logs to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowLogFilter {
+    /// By id (the `fl-…` in S3 keys).
+    Ids(Vec<String>),
+    /// Those delivering to this CloudWatch Logs group.
+    LogGroup(String),
+}
+
 impl Aws {
+    /// The flow logs matching `filter` in the first region (`DescribeFlowLogs`, read-only).
+    pub fn describe_flow_logs(&self, filter: &FlowLogFilter) -> Result<Vec<FlowLogInfo>, AwsError> {
+        let region = self.regions.first().cloned().unwrap_or_default();
+        let client = self.ec2_client(&region);
+        let call = || Call {
+            operation: "EC2.DescribeFlowLogs",
+            resource: format!("EC2 in {region}"),
+            bucket: None,
+            endpoint: self.endpoint_name(),
+            limits: self.limits,
+        };
+        let request = match filter {
+            FlowLogFilter::Ids(ids) => client
+                .describe_flow_logs()
+                .set_flow_log_ids(Some(ids.clone())),
+            FlowLogFilter::LogGroup(group) => client.describe_flow_logs().filter(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("log-group-name")
+                    .values(group)
+                    .build(),
+            ),
+        };
+        self.runtime.block_on(async {
+            let mut found = Vec::new();
+            let mut pages = request.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| from_sdk(&e, call()))?;
+                for flow_log in page.flow_logs() {
+                    let Some(id) = flow_log.flow_log_id() else {
+                        continue;
+                    };
+                    found.push(FlowLogInfo {
+                        id: id.to_owned(),
+                        log_format: flow_log.log_format().map(str::to_owned),
+                        log_group: flow_log.log_group_name().map(str::to_owned),
+                    });
+                }
+            }
+            found.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(found)
+        })
+    }
+
     /// One snapshot per region (in `--region` order).
     pub fn ec2_snapshot(&self) -> Result<Vec<Ec2Snapshot>, AwsError> {
         self.regions

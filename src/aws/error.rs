@@ -61,7 +61,7 @@ pub enum AwsError {
     #[diagnostic(
         code(tighten::aws::access_denied),
         help(
-            "the identity needs read-only permissions: s3:ListBucket and s3:GetObject on the bucket, ec2:Describe* and ec2:GetManagedPrefixListEntries; the README has a minimal IAM policy (Live AWS: S3 and EC2)"
+            "the identity needs read-only permissions: s3:ListBucket and s3:GetObject on the bucket, ec2:Describe* and ec2:GetManagedPrefixListEntries, logs:DescribeLogStreams and logs:FilterLogEvents for CloudWatch Logs; the README has a minimal IAM policy (Live AWS: S3 and EC2)"
         )
     )]
     AccessDenied {

@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
-/// Every AWS operation tighten may call, as `Service.Operation`. Only Describe/Get/List/Head
+/// Every AWS operation tighten may call, as `Service.Operation`. Only Describe/Get/List/Head/Filter
 /// operations belong here (a unit test holds that); the guard refuses anything else.
 pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "S3.ListObjectsV2",
@@ -21,6 +21,9 @@ pub const READ_ONLY_OPERATIONS: &[&str] = &[
     "EC2.DescribeSecurityGroupRules",
     "EC2.DescribeManagedPrefixLists",
     "EC2.GetManagedPrefixListEntries",
+    "EC2.DescribeFlowLogs",
+    "Logs.DescribeLogStreams",
+    "Logs.FilterLogEvents",
 ];
 
 /// The message of the error the guard raises; the error mapping recognises it.
@@ -53,9 +56,13 @@ fn operation(cfg: &ConfigBag) -> Option<String> {
     ))
 }
 
-/// The SDK's service names are `s3`/`ec2` (model ids); the list uses the usual spelling.
+/// The SDK's service names are `s3`/`ec2` (model ids) and `CloudWatch Logs`; the list uses the
+/// usual spelling (`Logs` as in IAM's `logs:` prefix).
 fn service_prefix(service: &str) -> String {
-    service.to_ascii_uppercase()
+    match service {
+        "CloudWatch Logs" => "Logs".to_owned(),
+        other => other.to_ascii_uppercase(),
+    }
 }
 
 pub(crate) fn is_allowed(operation: &str) -> bool {
@@ -106,9 +113,9 @@ mod tests {
     fn the_allowed_operations_are_read_only_and_unique() {
         for op in READ_ONLY_OPERATIONS {
             let (service, name) = op.split_once('.').expect("Service.Operation");
-            assert!(["S3", "EC2"].contains(&service), "{op}");
+            assert!(["S3", "EC2", "Logs"].contains(&service), "{op}");
             assert!(
-                ["Describe", "Get", "List", "Head"]
+                ["Describe", "Get", "List", "Head", "Filter"]
                     .iter()
                     .any(|verb| name.starts_with(verb)),
                 "{op} is not a read-only operation"
@@ -126,8 +133,12 @@ mod tests {
         // allowed operation, and every allowed operation must be used: a new call cannot
         // slip in without the list (and its review) changing.
         // (Whitespace removed: rustfmt splits call chains over lines.)
-        let sources = [include_str!("s3.rs"), include_str!("ec2.rs")]
-            .map(|s| s.split_whitespace().collect::<String>());
+        let sources = [
+            include_str!("s3.rs"),
+            include_str!("ec2.rs"),
+            include_str!("logs.rs"),
+        ]
+        .map(|s| s.split_whitespace().collect::<String>());
         let mut called: Vec<String> = Vec::new();
         for source in &sources {
             for (index, _) in source.match_indices("client.") {

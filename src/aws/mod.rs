@@ -1,4 +1,5 @@
-//! Ingest stage, live AWS: read-only S3 listing/fetching and EC2 `Describe*` snapshots through the
+//! Ingest stage, live AWS: read-only S3 listing/fetching, CloudWatch Logs events and EC2
+//! `Describe*` snapshots (and flow-log formats) through the
 //! AWS SDK. Owns the client set-up (credential chain, region, endpoint, timeouts, retries), the
 //! guard that lets only read-only operations out, and the mapping of SDK failures to diagnostics.
 //!
@@ -10,6 +11,7 @@ mod ec2;
 mod error;
 mod guard;
 mod keys;
+mod logs;
 mod s3;
 
 use std::sync::Arc;
@@ -19,10 +21,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use ec2::{Ec2Snapshot, PrefixList};
+pub use ec2::{Ec2Snapshot, FlowLogFilter, FlowLogInfo, PrefixList};
 pub use error::AwsError;
 pub use guard::READ_ONLY_OPERATIONS;
 pub use keys::{KeyInfo, KeyKind, KeyParse, days_from_civil, parse_key, parse_s3_url};
+pub use logs::{EventPage, EventQuery, LogEvent, LogStream, STREAMS_PER_QUERY};
 pub use s3::{DEFAULT_CONCURRENCY, FetchStats, S3Listing, S3Object};
 
 /// Where and as whom to call AWS. Flattened into the commands that read S3 or EC2.
@@ -174,6 +177,12 @@ impl Aws {
             builder = builder.force_path_style(true);
         }
         aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    fn logs_client(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let builder = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
+            .interceptor(guard::SharedGuard(Arc::clone(&self.guard)));
+        aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
     }
 
     fn ec2_client(&self, region: &str) -> aws_sdk_ec2::Client {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::Outcome;
-use super::ingest::Report;
+use crate::sources::Report;
 use crate::aws::{Aws, AwsOptions, DEFAULT_CONCURRENCY};
 use crate::ingest::evidence_csv::{EvidenceRead, read_evidence};
 use crate::ingest::flowlog::parallel::hash_bytes;
@@ -40,7 +40,7 @@ pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
         .sources
         .iter()
         .cloned()
-        .partition(|s| super::aws_sources::is_s3(s));
+        .partition(|s| s.to_str().is_some_and(|s| s.starts_with("s3://")));
     let walked = crate::ingest::files::walk(&local, |p: &Path| {
         p.file_name()
             .and_then(|n| n.to_str())

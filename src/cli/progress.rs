@@ -30,6 +30,11 @@ impl Progress {
         }
     }
 
+    /// More bytes to read (a source listed).
+    pub(crate) fn add_length(&self, bytes: u64) {
+        self.bar.inc_length(bytes);
+    }
+
     /// Raw bytes read (called from the reading threads).
     pub(crate) fn bytes_read(&self, n: u64) {
         self.bar.inc(n);

@@ -86,15 +86,17 @@ impl Store {
         entry: &LedgerEntry,
         evidence: FileEvidence,
     ) -> Result<Committed, StoreError> {
-        self.commit_file_with(entry, evidence, &FileFacts::default())
+        self.commit_file_with(entry, evidence, &FileFacts::default(), &|_| Ok(()))
     }
 
-    /// As `commit_file`, with what the read found out (see `FileFacts`).
+    /// As `commit_file`, with what the read found out (see `FileFacts`), running `also` in the
+    /// same transaction (a source's position, say).
     pub fn commit_file_with(
         &mut self,
         entry: &LedgerEntry,
         mut evidence: FileEvidence,
         facts: &FileFacts,
+        also: &dyn Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<Committed, StoreError> {
         self.begin_file(&entry.content_hash)?;
         let Some(open) = self.open_file.take() else {
@@ -129,6 +131,7 @@ impl Store {
                 }
                 Some(id) => continue_ledger_row(&self.conn, id, entry, &evidence, facts, rows)?,
             }
+            also(&self.conn)?;
             self.conn.execute_batch("COMMIT")?;
             Ok(rows)
         });

@@ -4,6 +4,7 @@
 mod addr;
 pub mod attribution;
 mod clients;
+pub mod cloudwatch;
 pub mod evidence;
 pub mod inventory;
 mod merge;

@@ -4,7 +4,7 @@
 //! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
 
 /// Each entry migrates from version `index` to `index + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The version this binary writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -121,5 +121,32 @@ ALTER TABLE ledger ADD COLUMN counted_hash TEXT;
 CREATE TABLE superseded (
     content_hash TEXT PRIMARY KEY,
     ledger_id INTEGER NOT NULL REFERENCES ledger (id)
+) WITHOUT ROWID;
+";
+
+/// Version 5: how far each CloudWatch Logs stream was read, the ids of the events read at or after
+/// that point (events can share a timestamp, and late ones arrive), and the `LogFormat` of flow
+/// logs as `ec2:DescribeFlowLogs` gave it.
+const V5: &str = "
+CREATE TABLE cloudwatch_stream (
+    log_group TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    read_from INTEGER NOT NULL,
+    PRIMARY KEY (log_group, stream)
+) WITHOUT ROWID;
+
+CREATE TABLE cloudwatch_event (
+    log_group TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    PRIMARY KEY (log_group, stream, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE flow_log_format (
+    flow_log_id TEXT PRIMARY KEY,
+    log_group TEXT,
+    log_format TEXT,
+    looked_up_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";

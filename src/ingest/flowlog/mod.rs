@@ -29,7 +29,7 @@ pub use super::files::Walk;
 pub const REPORTED_PROBLEMS: usize = 5;
 
 /// Options that shape what a file contributes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ReadOptions {
     /// Exact sources kept per group before folding into a "many sources" row.
     pub source_cap: usize,
@@ -131,6 +131,7 @@ pub fn read_path_with(
     let mut file = BufReader::with_capacity(256 * 1024, counting);
     let head = file.fill_buf().map_err(io)?;
     if head.starts_with(parquet::MAGIC) {
+        refuse_parquet_change(path, shape)?;
         return parquet::read_file(path, options, on_bytes, on_part);
     }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
@@ -188,10 +189,34 @@ pub fn read_object(
     options: ReadOptions,
     on_part: &mut OnPart<'_>,
 ) -> Result<FileRead, IngestError> {
+    read_object_with(name, bytes, options, Shape::default(), on_part)
+}
+
+/// As `read_object`, with what is known of the source.
+pub fn read_object_with(
+    name: &Path,
+    bytes: Vec<u8>,
+    options: ReadOptions,
+    shape: Shape<'_>,
+    on_part: &mut OnPart<'_>,
+) -> Result<FileRead, IngestError> {
     if bytes.starts_with(parquet::MAGIC) {
+        refuse_parquet_change(name, shape)?;
         parquet::read_owned(name, bytes, options, on_part)
     } else {
-        read_bytes(name, &bytes, options, on_part)
+        read_bytes_with(name, &bytes, options, shape, on_part)
+    }
+}
+
+/// A Parquet file is whole or nothing: one that changed at a path ingested before cannot be
+/// continued (its rows are not a text with a counted prefix), so it is refused.
+fn refuse_parquet_change(path: &Path, shape: Shape<'_>) -> Result<(), IngestError> {
+    match shape.counted {
+        None => Ok(()),
+        Some(_) => Err(changed(
+            path,
+            "it is a Parquet file now, and a changed Parquet file cannot be continued",
+        )),
     }
 }
 
@@ -255,6 +280,7 @@ pub fn read_lines_with(
     let mut fields: Option<String> = None;
     let mut assumed = None;
     let mut incomplete = false;
+    let mut export: Option<bool> = None;
     let mut number = 0u64;
     // Decompressed bytes read so far, and the hash of those counted (every line but a cut one).
     let mut offset = 0u64;
@@ -358,6 +384,13 @@ pub fn read_lines_with(
             }
             continue;
         }
+        // A CloudWatch Logs export to S3: every line starts with the event's timestamp.
+        let exported = *export.get_or_insert_with(|| strip_export_timestamp(text).is_some());
+        let text = if exported {
+            strip_export_timestamp(text).unwrap_or(text)
+        } else {
+            text
+        };
         let current = if let Some(l) = &layout {
             l
         } else {
@@ -475,6 +508,22 @@ pub fn read_lines_with(
         },
         notes,
     })
+}
+
+/// Strips the timestamp CloudWatch Logs puts before each line of an export to S3
+/// (`2024-01-01T00:00:00.000Z MESSAGE`); `None` when the line has none.
+pub fn strip_export_timestamp(line: &str) -> Option<&str> {
+    let (stamp, rest) = line.split_once(' ')?;
+    let b = stamp.as_bytes();
+    let shaped = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b.ends_with(b"Z")
+        && b[..4].iter().all(u8::is_ascii_digit);
+    shaped.then_some(rest)
 }
 
 /// Adds a counted line (one after any earlier-counted text) to the hash of the counted text.
@@ -669,6 +718,18 @@ mod tests {
             shape,
             &mut |_| Ok(()),
         )
+    }
+
+    #[test]
+    fn cloudwatch_export_lines_lose_their_timestamp() {
+        let record = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1709769600 1709769660 ACCEPT OK";
+        let line = format!("2024-03-07T00:00:01.000Z {record}");
+        assert_eq!(strip_export_timestamp(&line), Some(record));
+        assert_eq!(strip_export_timestamp(record), None);
+        assert_eq!(strip_export_timestamp("version account-id"), None);
+        let text = format!("{line}\n2024-03-07T00:00:02.500Z {record}\n");
+        let read = read_lines(Path::new("x"), text.as_bytes(), OPTIONS).unwrap();
+        assert_eq!(read.evidence.records, 2);
     }
 
     /// Two members, as deliveries joined with `cat`; cut at every byte.

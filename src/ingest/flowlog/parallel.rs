@@ -1,29 +1,47 @@
-//! Reading many files at once: worker threads hash and parse files, one consumer (the store
-//! writer) receives each file's aggregate as soon as it is ready. Memory stays bounded by the
-//! aggregates in flight: one per worker plus a channel slot each.
+//! Reading many files at once: worker threads hash and parse files (local paths, or objects
+//! already downloaded into memory), one consumer (the store writer) receives each file's aggregate
+//! as soon as it is ready. Memory stays bounded by the aggregates in flight: one per worker plus a
+//! channel slot each (and, for downloaded objects, what the producer's bounded queue holds).
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError, mpsc};
 
 use xxhash_rust::xxh3::Xxh3;
 
 use super::aggregate::FileEvidence;
-use super::{FileRead, Previous, ReadOptions, Shape, read_path_with};
+use super::format::Layout;
+use super::{FileRead, Previous, ReadOptions, Shape, read_object_with, read_path_with};
 use crate::ingest::IngestError;
 
 /// One file to ingest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Job {
     pub path: PathBuf,
-    /// The name recorded in the ledger (canonical path).
+    /// The name recorded in the ledger (canonical path, or `s3://bucket/key`).
     pub source: String,
     pub size: u64,
     pub mtime: Option<i64>,
+    /// The ledger's content hash when the source gives one (an S3 `ETag`); else the bytes are
+    /// hashed.
+    pub content_hash: Option<String>,
+    /// The object's own `LogFormat` (looked up by its flow-log id), over the shape's layout.
+    pub log_format: Option<String>,
     /// The ledger row of this source when it was ingested before with another size or mtime.
     pub previous: Option<Previous>,
+}
+
+/// Where a job's bytes are.
+#[derive(Debug)]
+pub enum Input {
+    /// Read `job.path` from disk.
+    File,
+    /// Downloaded into memory.
+    Bytes(Vec<u8>),
+    /// The download failed: reported as the job's failure.
+    Failed(miette::Report),
 }
 
 /// What became of one file.
@@ -48,7 +66,7 @@ pub enum Outcome {
     },
     Failed {
         job: Job,
-        error: IngestError,
+        error: miette::Report,
     },
 }
 
@@ -76,13 +94,7 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
-/// Reads `jobs` on `threads` workers and hands each outcome to `consume` on the calling thread.
-/// Stops early (after in-flight files finish) when `consume` returns an error.
-///
-/// Memory: each worker holds at most one aggregate of `options.part_rows` rows (a larger file is
-/// handed over in parts); the channel has no buffer. A worker sends a file's parts and its end
-/// while holding the one send token, so the parts of a file never interleave with another file's
-/// outcomes and the consumer can keep one file's transaction open across its parts.
+/// Reads local files on `threads` workers (see [`read_inputs`]).
 pub fn read_all<E>(
     jobs: &[Job],
     known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
@@ -90,24 +102,48 @@ pub fn read_all<E>(
     shape: Shape<'_>,
     threads: usize,
     on_bytes: &(dyn Fn(u64) + Sync),
+    consume: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let threads = threads.clamp(1, jobs.len().max(1));
+    let inputs = jobs.iter().map(|job| (job.clone(), Input::File));
+    read_inputs(inputs, known, options, shape, threads, on_bytes, consume)
+}
+
+/// Reads `inputs` (pulled one at a time, so a producer may still be downloading them) on
+/// `threads` workers and hands each outcome to `consume` on the calling thread. Stops early
+/// (after in-flight files finish) when `consume` returns an error; the rest of `inputs` is
+/// dropped unread.
+///
+/// Memory: each worker holds at most one aggregate of `options.part_rows` rows (a larger file is
+/// handed over in parts); the channel has no buffer. A worker sends a file's parts and its end
+/// while holding the one send token, so the parts of a file never interleave with another file's
+/// outcomes and the consumer can keep one file's transaction open across its parts.
+pub fn read_inputs<E>(
+    inputs: impl Iterator<Item = (Job, Input)> + Send,
+    known: &HashSet<String, impl std::hash::BuildHasher + Sync>,
+    options: ReadOptions,
+    shape: Shape<'_>,
+    threads: usize,
+    on_bytes: &(dyn Fn(u64) + Sync),
     mut consume: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
-    let next = AtomicUsize::new(0);
+    let inputs = Mutex::new(inputs);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let token = Mutex::new(());
-    let threads = threads.clamp(1, jobs.len().max(1));
+    let threads = threads.max(1);
     let (tx, rx) = mpsc::sync_channel::<Outcome>(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, stop, token) = (&next, &stop, &token);
+            let (inputs, stop, token) = (&inputs, &stop, &token);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
+                    let next = inputs.lock().unwrap_or_else(PoisonError::into_inner).next();
+                    let Some((job, input)) = next else { break };
+                    let job = &job;
                     let mut held = None;
                     let outcome =
-                        read_one(job, known, options, shape, on_bytes, &mut |hash, part| {
+                        read_one(job, input, known, options, shape, on_bytes, &mut |hash, part| {
                             held.get_or_insert_with(|| {
                                 token.lock().unwrap_or_else(PoisonError::into_inner)
                             });
@@ -149,6 +185,7 @@ fn stopped(path: &Path) -> IngestError {
 
 fn read_one(
     job: &Job,
+    input: Input,
     known: &HashSet<String, impl std::hash::BuildHasher>,
     options: ReadOptions,
     shape: Shape<'_>,
@@ -156,9 +193,18 @@ fn read_one(
     on_part: &mut dyn FnMut(&str, FileEvidence) -> Result<(), IngestError>,
 ) -> Outcome {
     let job = job.clone();
-    let hash = match hash_file(&job.path) {
-        Ok(h) => h,
-        Err(error) => return Outcome::Failed { job, error },
+    let failed = |job, error: IngestError| Outcome::Failed {
+        job,
+        error: miette::Report::new(error),
+    };
+    let hash = match (&job.content_hash, &input) {
+        (_, Input::Failed(_)) => String::new(),
+        (Some(hash), _) => hash.clone(),
+        (None, Input::Bytes(bytes)) => hash_bytes(bytes),
+        (None, Input::File) => match hash_file(&job.path) {
+            Ok(h) => h,
+            Err(error) => return failed(job, error),
+        },
     };
     if known.contains(&hash) {
         return Outcome::KnownContent { job, hash };
@@ -176,17 +222,38 @@ fn read_one(
                     &hash,
                     "the ledger row was written by an older tighten that did not record what it counted",
                 );
-                return Outcome::Failed { job, error };
+                return failed(job, error);
             }
+        }
+    };
+    // The object's own format (looked up by its flow-log id) over the one given for all.
+    let own = match job.log_format.as_deref().map(Layout::from_log_format) {
+        None => None,
+        Some(Ok(layout)) => Some(layout),
+        Some(Err(problem)) => {
+            let error = IngestError::NotFlowLog {
+                path: job.path.clone(),
+                line: 1,
+                reason: format!("its flow log's LogFormat cannot be used: {problem}"),
+            };
+            return failed(job, error);
         }
     };
     let shape = Shape {
         counted: counted.as_ref(),
+        layout: own.as_ref().or(shape.layout),
         ..shape
     };
-    match read_path_with(&job.path, options, shape, on_bytes, &mut |part| {
-        on_part(&hash, part)
-    }) {
+    let on_part = &mut |part| on_part(&hash, part);
+    let read = match input {
+        Input::Failed(error) => return Outcome::Failed { job, error },
+        Input::File => read_path_with(&job.path, options, shape, on_bytes, on_part),
+        Input::Bytes(bytes) => {
+            on_bytes(bytes.len() as u64);
+            read_object_with(&job.path, bytes, options, shape, on_part)
+        }
+    };
+    match read {
         Ok(read) => Outcome::Read {
             job,
             hash,
@@ -194,12 +261,11 @@ fn read_one(
         },
         Err(IngestError::Changed { change, .. }) => {
             let error = changed_error(&job, &hash, &change);
-            Outcome::Failed { job, error }
+            failed(job, error)
         }
-        Err(error) => Outcome::Failed { job, error },
+        Err(error) => failed(job, error),
     }
 }
-
 /// The refusal of a changed file, saying when it was ingested and what changed.
 fn changed_error(job: &Job, hash: &str, change: &str) -> IngestError {
     let since = job.previous.as_ref().map_or_else(String::new, |p| {

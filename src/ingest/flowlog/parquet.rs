@@ -211,6 +211,13 @@ fn find_columns(
                 column: column_name(field),
             });
         }
+        Err(HeaderProblem::TransitGateway(field)) => {
+            return Err(IngestError::TransitGateway {
+                path: path.to_owned(),
+                line: 1,
+                what: format!("the column `{}`", column_name(&field)),
+            });
+        }
         Err(HeaderProblem::NotAHeader | HeaderProblem::Duplicate(_)) => {
             // No column of a flow-log field at all (a duplicate was refused above).
             return Err(IngestError::MissingColumn {
@@ -424,6 +431,10 @@ fn read_rows<R: ChunkReader + 'static>(
         evidence,
         fields,
         problems,
+        assumed: None,
+        incomplete: false,
+        counted: super::Counted::default(),
+        notes: Vec::new(),
     })
 }
 
