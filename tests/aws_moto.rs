@@ -652,7 +652,7 @@ fn only_read_only_operations_reach_aws() {
                     ("ResourceType", "VPC"),
                     ("TrafficType", "REJECT"),
                     ("LogDestinationType", "s3"),
-                    ("LogDestination", &format!("arn:aws:s3:::{BUCKET}/vpc/")),
+                    ("LogDestination", &format!("arn:aws:s3:::{BUCKET}")),
                 ],
             ),
             "item",
@@ -688,7 +688,7 @@ fn only_read_only_operations_reach_aws() {
             vec![FlowLogInfo {
                 flow_log_id: Some(flow_log.clone()),
                 log_format: flow_logs[0].log_format.clone(),
-                log_destination: Some(format!("arn:aws:s3:::{BUCKET}/vpc/")),
+                log_destination: Some(format!("arn:aws:s3:::{BUCKET}")),
                 log_destination_type: Some("s3".to_owned()),
                 log_group_name: None,
                 resource_id: Some(estate.vpc.clone()),
