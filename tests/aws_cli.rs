@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{succeed, tighten};
-use common_moto::{Setup, runtime, scenario, setup_config};
+use common_moto::{REGION, Setup, ec2_action, runtime, scenario, setup_config, xml_value};
 
 const BUCKET: &str = "org-logs";
 
@@ -206,71 +206,51 @@ fn an_ec2_snapshot_gives_interfaces_their_groups() {
         Setup::Moto,
         |s| {
             let endpoint = s.endpoint.clone().unwrap();
-            let rt = runtime();
-            let config = setup_config(&rt, &endpoint);
-            let ec2 = aws_sdk_ec2::Client::new(&config);
-            let (eni, group, list) = rt.block_on(async {
-                let vpc = ec2
-                    .create_vpc()
-                    .cidr_block("10.0.0.0/16")
-                    .send()
-                    .await
-                    .unwrap();
-                let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-                let subnet = ec2
-                    .create_subnet()
-                    .vpc_id(&vpc)
-                    .cidr_block("10.0.1.0/24")
-                    .send()
-                    .await
-                    .unwrap();
-                let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
-                let group = ec2
-                    .create_security_group()
-                    .group_name("web")
-                    .description("web")
-                    .vpc_id(&vpc)
-                    .send()
-                    .await
-                    .unwrap();
-                let group = group.group_id().unwrap().to_owned();
-                let eni = ec2
-                    .create_network_interface()
-                    .subnet_id(&subnet)
-                    .private_ip_address("10.0.1.10")
-                    .groups(&group)
-                    .send()
-                    .await
-                    .unwrap();
-                let list = ec2
-                    .create_managed_prefix_list()
-                    .prefix_list_name("offices")
-                    .address_family("IPv4")
-                    .max_entries(5)
-                    .entries(
-                        aws_sdk_ec2::types::AddPrefixListEntry::builder()
-                            .cidr("198.51.100.0/24")
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-                let list = list
-                    .prefix_list()
-                    .unwrap()
-                    .prefix_list_id()
-                    .unwrap()
-                    .to_owned();
-                (
-                    eni.network_interface()
-                        .unwrap()
-                        .network_interface_id()
-                        .unwrap()
-                        .to_owned(),
-                    group,
-                    list,
-                )
-            });
+            let ec2 = |action: &str, params: &[(&str, &str)]| {
+                ec2_action(&endpoint, REGION, action, params)
+            };
+            let vpc = xml_value(&ec2("CreateVpc", &[("CidrBlock", "10.0.0.0/16")]), "vpcId");
+            let subnet = xml_value(
+                &ec2(
+                    "CreateSubnet",
+                    &[("VpcId", &vpc), ("CidrBlock", "10.0.1.0/24")],
+                ),
+                "subnetId",
+            );
+            let group = xml_value(
+                &ec2(
+                    "CreateSecurityGroup",
+                    &[
+                        ("GroupName", "web"),
+                        ("GroupDescription", "web"),
+                        ("VpcId", &vpc),
+                    ],
+                ),
+                "groupId",
+            );
+            let eni = xml_value(
+                &ec2(
+                    "CreateNetworkInterface",
+                    &[
+                        ("SubnetId", &subnet),
+                        ("PrivateIpAddress", "10.0.1.10"),
+                        ("SecurityGroupId.1", &group),
+                    ],
+                ),
+                "networkInterfaceId",
+            );
+            let list = xml_value(
+                &ec2(
+                    "CreateManagedPrefixList",
+                    &[
+                        ("PrefixListName", "offices"),
+                        ("AddressFamily", "IPv4"),
+                        ("MaxEntries", "5"),
+                        ("Entry.1.Cidr", "198.51.100.0/24"),
+                    ],
+                ),
+                "prefixListId",
+            );
             let dir = tempfile::tempdir().unwrap();
             let db = dir.path().join("e.db");
             let line = stderr_of(with_endpoint(

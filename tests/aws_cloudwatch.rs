@@ -71,7 +71,6 @@ fn options(endpoint: &str, since: i64, until: i64) -> RunOptions {
             source_cap: 64,
             strict: false,
             part_rows: 0,
-            log_format: None,
         },
         ..RunOptions::default()
     }
@@ -208,7 +207,6 @@ fn cloudwatch_logs_are_read_incrementally_and_exactly_once() {
             let rt = runtime();
             let config = setup_config(&rt, &endpoint);
             let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-            let ec2 = aws_sdk_ec2::Client::new(&config);
             let now_day = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
@@ -230,24 +228,33 @@ fn cloudwatch_logs_are_read_incrementally_and_exactly_once() {
                         .await
                         .unwrap();
                 }
-                let vpc = ec2
-                    .create_vpc()
-                    .cidr_block("10.0.0.0/16")
-                    .send()
-                    .await
-                    .unwrap();
-                let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-                ec2.create_flow_logs()
-                    .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
-                    .resource_ids(vpc_id)
-                    .traffic_type(aws_sdk_ec2::types::TrafficType::All)
-                    .log_group_name(GROUP)
-                    .deliver_logs_permission_arn("arn:aws:iam::123456789012:role/flow-logs")
-                    .log_format(FORMAT)
-                    .send()
-                    .await
-                    .unwrap();
             });
+            // The flow log that delivers to the group, created through EC2's Query API.
+            let vpc = common_moto::xml_value(
+                &common_moto::ec2_action(
+                    &endpoint,
+                    REGION,
+                    "CreateVpc",
+                    &[("CidrBlock", "10.0.0.0/16")],
+                ),
+                "vpcId",
+            );
+            common_moto::ec2_action(
+                &endpoint,
+                REGION,
+                "CreateFlowLogs",
+                &[
+                    ("ResourceId.1", &vpc),
+                    ("ResourceType", "VPC"),
+                    ("TrafficType", "ALL"),
+                    ("LogGroupName", GROUP),
+                    (
+                        "DeliverLogsPermissionArn",
+                        "arn:aws:iam::123456789012:role/flow-logs",
+                    ),
+                    ("LogFormat", FORMAT),
+                ],
+            );
             // 25 events in one stream (pairs share a timestamp), 5 in another; one on each side
             // of the window and 3 in a stream outside the prefix, none of them read.
             let aaa: Vec<String> = (0..25).map(|i| record("eni-aaa", i)).collect();

@@ -410,3 +410,87 @@ fn bad_s3_urls_are_refused_before_any_call() {
     rendered(&err);
     assert!(aws.operations_sent().is_empty());
 }
+
+#[test]
+fn ec2_pages_are_followed_and_every_request_is_signed_for_its_region() {
+    scenario(
+        "ec2_pages_are_followed_and_every_request_is_signed_for_its_region",
+        Setup::NoServer,
+        |_| {
+            let page = |items: &str, token: &str| {
+                xml(
+                    "200 OK",
+                    &format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeFlowLogsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><flowLogSet>{items}</flowLogSet>{token}</DescribeFlowLogsResponse>"
+                    ),
+                )
+            };
+            let stub = Stub::start(vec![
+                page(
+                    "<item><flowLogId>fl-1</flowLogId><resourceId>vpc-1</resourceId></item>",
+                    "<nextToken>tok+en/1=</nextToken>",
+                ),
+                // A throttled second page is retried, then read.
+                ec2_error(
+                    "503 Service Unavailable",
+                    "RequestLimitExceeded",
+                    "Request limit exceeded.",
+                ),
+                page(
+                    "<item><flowLogId>fl-2</flowLogId><resourceId>vpc-2</resourceId></item>",
+                    "",
+                ),
+            ]);
+            let aws = Aws::connect_with(&options(&stub.url()), quick()).unwrap();
+            let logs = aws
+                .describe_flow_logs(
+                    "eu-west-1",
+                    &[tighten::aws::Filter::new("resource-id", ["vpc-1", "vpc-2"])],
+                )
+                .unwrap();
+            let ids: Vec<_> = logs.iter().map(|l| l.flow_log_id.as_deref()).collect();
+            assert_eq!(ids, [Some("fl-1"), Some("fl-2")]);
+            let seen = stub.seen();
+            let bodies: Vec<&str> = seen.iter().map(|s| s.body.as_str()).collect();
+            let first = "Action=DescribeFlowLogs&Version=2016-11-15&Filter.1.Name=resource-id&Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&MaxResults=1000";
+            let next = format!("{first}&NextToken=tok%2Ben%2F1%3D");
+            assert_eq!(bodies, [first, next.as_str(), next.as_str()]);
+            for request in &seen {
+                assert_eq!(request.request_line, "POST / HTTP/1.1");
+                let header = |name: &str| {
+                    request
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.as_str())
+                };
+                assert_eq!(
+                    header("content-type"),
+                    Some("application/x-www-form-urlencoded; charset=utf-8")
+                );
+                let authorization = header("authorization").unwrap();
+                assert!(
+                    authorization.starts_with("AWS4-HMAC-SHA256 Credential=")
+                        && authorization.contains("/eu-west-1/ec2/aws4_request, SignedHeaders="),
+                    "{authorization}"
+                );
+                assert!(!authorization.contains(FAKE_SECRET));
+                assert_eq!(header("x-amz-security-token"), Some(FAKE_SESSION_TOKEN));
+            }
+            assert_eq!(
+                aws.operations_sent(),
+                ["EC2.DescribeFlowLogs"; 3].map(str::to_owned)
+            );
+
+            // A server that hands back the same token forever is stopped, not followed.
+            let stub = Stub::start(vec![page("", "<nextToken>again</nextToken>")]);
+            let aws = Aws::connect_with(&options(&stub.url()), quick()).unwrap();
+            let err = aws.describe_flow_logs(REGION, &[]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "EC2.DescribeFlowLogs on EC2 in us-east-1: the response could not be read: the same NextToken came back twice"
+            );
+            assert_eq!(stub.seen().len(), 2);
+        },
+    );
+}

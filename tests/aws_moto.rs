@@ -9,8 +9,10 @@ use std::io::{BufReader, Write};
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use common_moto::{REGION, Setup, http, runtime, scenario, setup_config};
-use tighten::aws::{Aws, AwsError, AwsOptions, KeyKind, READ_ONLY_OPERATIONS, days_from_civil};
+use common_moto::{REGION, Setup, ec2_action, http, runtime, scenario, setup_config, xml_value};
+use tighten::aws::{
+    Aws, AwsError, AwsOptions, Filter, FlowLogInfo, KeyKind, READ_ONLY_OPERATIONS, days_from_civil,
+};
 use tighten::ingest::flowlog::{ReadOptions, read_lines};
 use tighten::ingest::inventory::{DeployedRule, RuleSource};
 
@@ -251,7 +253,6 @@ fn s3_lists_every_layout_and_prunes_by_key_date() {
                     source_cap: 16,
                     strict: true,
                     part_rows: 0,
-                    log_format: None,
                 },
             )
             .unwrap();
@@ -330,156 +331,114 @@ struct Estate {
 }
 
 fn build_estate(endpoint: &str) -> Estate {
-    use aws_sdk_ec2::types::{
-        AddPrefixListEntry, IpPermission, IpRange, PrefixListId, UserIdGroupPair,
-    };
-    let rt = runtime();
-    let config = setup_config(&rt, endpoint);
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    let west = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&config)
-            .region(aws_config::Region::new("eu-west-1"))
-            .build(),
+    let ec2 = |action: &str, params: &[(&str, &str)]| ec2_action(endpoint, REGION, action, params);
+    let vpc = xml_value(&ec2("CreateVpc", &[("CidrBlock", "10.0.0.0/16")]), "vpcId");
+    let subnet = xml_value(
+        &ec2(
+            "CreateSubnet",
+            &[("VpcId", &vpc), ("CidrBlock", "10.0.1.0/24")],
+        ),
+        "subnetId",
     );
-    rt.block_on(async {
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
-            .await
-            .unwrap();
-        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .unwrap();
-        let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
-        let group = |name: &'static str| {
-            let ec2 = ec2.clone();
-            let vpc = vpc.clone();
-            async move {
-                ec2.create_security_group()
-                    .group_name(name)
-                    .description(name)
-                    .vpc_id(vpc)
-                    .send()
-                    .await
-                    .unwrap()
-                    .group_id()
-                    .unwrap()
-                    .to_owned()
-            }
-        };
-        let web = group("web").await;
-        let db = group("db").await;
-        let prefix_list = ec2
-            .create_managed_prefix_list()
-            .prefix_list_name("offices")
-            .address_family("IPv4")
-            .max_entries(5)
-            .entries(AddPrefixListEntry::builder().cidr("192.168.0.0/24").build())
-            .entries(AddPrefixListEntry::builder().cidr("172.16.0.0/16").build())
-            .send()
-            .await
-            .unwrap();
-        let prefix_list = prefix_list
-            .prefix_list()
-            .unwrap()
-            .prefix_list_id()
-            .unwrap()
-            .to_owned();
-        let tcp = |port: i32| {
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(port)
-                .to_port(port)
-        };
-        ec2.authorize_security_group_ingress()
-            .group_id(&web)
-            .ip_permissions(
-                tcp(443)
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .build(),
-            )
-            .ip_permissions(
-                tcp(22)
-                    .ip_ranges(
-                        IpRange::builder()
-                            .cidr_ip("10.0.0.0/8")
-                            .description("ops")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .ip_permissions(
-                tcp(8080)
-                    .prefix_list_ids(PrefixListId::builder().prefix_list_id(&prefix_list).build())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        ec2.authorize_security_group_ingress()
-            .group_id(&db)
-            .ip_permissions(
-                tcp(5432)
-                    .user_id_group_pairs(UserIdGroupPair::builder().group_id(&web).build())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let interface = ec2
-            .create_network_interface()
-            .subnet_id(&subnet)
-            .groups(&web)
-            .groups(&db)
-            .private_ip_address("10.0.1.10")
-            .send()
-            .await
-            .unwrap();
-        let interface = interface
-            .network_interface()
-            .unwrap()
-            .network_interface_id()
-            .unwrap()
-            .to_owned();
-        ec2.assign_private_ip_addresses()
-            .network_interface_id(&interface)
-            .private_ip_addresses("10.0.1.11")
-            .send()
-            .await
-            .unwrap();
-        let west_vpc = west
-            .create_vpc()
-            .cidr_block("10.9.0.0/16")
-            .send()
-            .await
-            .unwrap();
-        let west_group = west
-            .create_security_group()
-            .group_name("west")
-            .description("west")
-            .vpc_id(west_vpc.vpc().unwrap().vpc_id().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .group_id()
-            .unwrap()
-            .to_owned();
-        Estate {
-            vpc,
-            subnet,
-            web,
-            db,
-            prefix_list,
-            interface,
-            west_group,
-        }
-    })
+    let group = |name: &str| {
+        xml_value(
+            &ec2(
+                "CreateSecurityGroup",
+                &[
+                    ("GroupName", name),
+                    ("GroupDescription", name),
+                    ("VpcId", &vpc),
+                ],
+            ),
+            "groupId",
+        )
+    };
+    let web = group("web");
+    let db = group("db");
+    let prefix_list = xml_value(
+        &ec2(
+            "CreateManagedPrefixList",
+            &[
+                ("PrefixListName", "offices"),
+                ("AddressFamily", "IPv4"),
+                ("MaxEntries", "5"),
+                ("Entry.1.Cidr", "192.168.0.0/24"),
+                ("Entry.2.Cidr", "172.16.0.0/16"),
+            ],
+        ),
+        "prefixListId",
+    );
+    ec2(
+        "AuthorizeSecurityGroupIngress",
+        &[
+            ("GroupId", &web),
+            ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "443"),
+            ("IpPermissions.1.ToPort", "443"),
+            ("IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"),
+            ("IpPermissions.2.IpProtocol", "tcp"),
+            ("IpPermissions.2.FromPort", "22"),
+            ("IpPermissions.2.ToPort", "22"),
+            ("IpPermissions.2.IpRanges.1.CidrIp", "10.0.0.0/8"),
+            ("IpPermissions.2.IpRanges.1.Description", "ops"),
+            ("IpPermissions.3.IpProtocol", "tcp"),
+            ("IpPermissions.3.FromPort", "8080"),
+            ("IpPermissions.3.ToPort", "8080"),
+            ("IpPermissions.3.PrefixListIds.1.PrefixListId", &prefix_list),
+        ],
+    );
+    ec2(
+        "AuthorizeSecurityGroupIngress",
+        &[
+            ("GroupId", &db),
+            ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "5432"),
+            ("IpPermissions.1.ToPort", "5432"),
+            ("IpPermissions.1.Groups.1.GroupId", &web),
+        ],
+    );
+    let interface = xml_value(
+        &ec2(
+            "CreateNetworkInterface",
+            &[
+                ("SubnetId", &subnet),
+                ("SecurityGroupId.1", &web),
+                ("SecurityGroupId.2", &db),
+                ("PrivateIpAddress", "10.0.1.10"),
+            ],
+        ),
+        "networkInterfaceId",
+    );
+    ec2(
+        "AssignPrivateIpAddresses",
+        &[
+            ("NetworkInterfaceId", &interface),
+            ("PrivateIpAddress.1", "10.0.1.11"),
+        ],
+    );
+    let west =
+        |action: &str, params: &[(&str, &str)]| ec2_action(endpoint, "eu-west-1", action, params);
+    let west_vpc = xml_value(&west("CreateVpc", &[("CidrBlock", "10.9.0.0/16")]), "vpcId");
+    let west_group = xml_value(
+        &west(
+            "CreateSecurityGroup",
+            &[
+                ("GroupName", "west"),
+                ("GroupDescription", "west"),
+                ("VpcId", &west_vpc),
+            ],
+        ),
+        "groupId",
+    );
+    Estate {
+        vpc,
+        subnet,
+        web,
+        db,
+        prefix_list,
+        interface,
+        west_group,
+    }
 }
 
 #[test]
@@ -686,7 +645,23 @@ fn only_read_only_operations_reach_aws() {
                 .map(|(k, b, _)| (k, b))
                 .collect::<Vec<_>>(),
         );
-        build_estate(endpoint);
+        let estate = build_estate(endpoint);
+        let flow_log = xml_value(
+            &ec2_action(
+                endpoint,
+                REGION,
+                "CreateFlowLogs",
+                &[
+                    ("ResourceId.1", &estate.vpc),
+                    ("ResourceType", "VPC"),
+                    ("TrafficType", "REJECT"),
+                    ("LogDestinationType", "s3"),
+                    ("LogDestination", &format!("arn:aws:s3:::{BUCKET}")),
+                ],
+            ),
+            "item",
+        );
+        assert!(flow_log.starts_with("fl-"), "{flow_log}");
         let rt = runtime();
         let config = setup_config(&rt, endpoint);
         let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
@@ -725,6 +700,25 @@ fn only_read_only_operations_reach_aws() {
         assert_eq!(fetched.objects, 9);
         let snapshots = aws.ec2_snapshot().unwrap();
         assert_eq!(snapshots.len(), 2);
+        let flow_logs = aws
+            .describe_flow_logs(REGION, &[Filter::new("resource-id", [&estate.vpc])])
+            .unwrap();
+        assert_eq!(
+            flow_logs,
+            vec![FlowLogInfo {
+                flow_log_id: Some(flow_log.clone()),
+                log_format: flow_logs[0].log_format.clone(),
+                log_destination: Some(format!("arn:aws:s3:::{BUCKET}")),
+                log_destination_type: Some("s3".to_owned()),
+                log_group_name: None,
+                resource_id: Some(estate.vpc.clone()),
+                traffic_type: Some("REJECT".to_owned()),
+            }]
+        );
+        assert!(
+            aws.describe_flow_logs("eu-west-1", &[]).unwrap().is_empty(),
+            "flow logs are per region"
+        );
         let streams = aws.log_streams("fl", Some("eni-")).unwrap();
         assert_eq!(streams.len(), 1);
         let query = tighten::aws::EventQuery {
@@ -732,10 +726,10 @@ fn only_read_only_operations_reach_aws() {
             ..Default::default()
         };
         assert!(aws.log_events_page(&query, None).unwrap().events.is_empty());
-        let flow_logs = aws
-            .describe_flow_logs(&tighten::aws::FlowLogFilter::LogGroup("fl".to_owned()))
+        let formats = aws
+            .flow_log_formats(&tighten::aws::FlowLogFilter::LogGroup("fl".to_owned()))
             .unwrap();
-        assert!(flow_logs.is_empty());
+        assert!(formats.is_empty());
 
         assert_eq!(
             http(port, "POST", "/moto-api/recorder/stop-recording")
@@ -776,6 +770,7 @@ fn only_read_only_operations_reach_aws() {
         }
         // Two regions' worth of EC2 calls, nine objects downloaded (every key but the two skipped).
         assert_eq!(count(&from_moto)["EC2.DescribeSecurityGroups"], 2);
+        assert_eq!(count(&from_moto)["EC2.DescribeFlowLogs"], 3);
         assert_eq!(count(&from_moto)["S3.GetObject"], 9);
     });
 }

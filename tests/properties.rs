@@ -82,7 +82,6 @@ fn evidence_of(
             source_cap: cap,
             strict: true,
             part_rows,
-            log_format: None,
         };
         let mut parts = Vec::new();
         let read = read_lines_in_parts(Path::new(name), Cursor::new(text), options, &mut |part| {
@@ -242,7 +241,7 @@ proptest! {
     #[test]
     fn parser_round_trips_records(rec in rec_strategy()) {
         let text = format!("{V5_HEADER}\n{}\n", rec.v5_line());
-        let read = read_lines(Path::new("x"), Cursor::new(text), ReadOptions { source_cap: 10, strict: true, part_rows: 0, log_format: None }).unwrap();
+        let read = read_lines(Path::new("x"), Cursor::new(text), ReadOptions { source_cap: 10, strict: true, part_rows: 0 }).unwrap();
         prop_assert_eq!(read.evidence.records, 1);
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("e.db"), 10).unwrap();

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use aws_sdk_ec2::types::{ManagedPrefixList, NetworkInterface, SecurityGroup, SecurityGroupRule};
-
 use super::Aws;
-use super::error::{AwsError, Call, from_sdk};
+use super::ec2_query::{
+    self, Action, Failure, Filter, FlowLogInfo, NetworkInterface, SecurityGroup, SecurityGroupRule,
+};
+use super::error::{AwsError, Call, from_query};
 use crate::ingest::inventory::{DeployedRule, GroupState, InterfaceState, RuleSource};
 
 /// A managed prefix list and its CIDRs, as a rule source that names it resolves.
@@ -35,9 +36,9 @@ pub struct Ec2Snapshot {
     pub prefix_lists: Vec<PrefixList>,
 }
 
-/// A flow log's definition, as far as reading its records needs it.
+/// A flow log's format, as far as reading its records needs it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FlowLogInfo {
+pub struct FlowLogFormat {
     /// `fl-…`
     pub id: String,
     /// The `LogFormat` string (`${version} ${account-id} …`).
@@ -56,47 +57,27 @@ pub enum FlowLogFilter {
 }
 
 impl Aws {
-    /// The flow logs matching `filter` in the first region (`DescribeFlowLogs`, read-only).
-    pub fn describe_flow_logs(&self, filter: &FlowLogFilter) -> Result<Vec<FlowLogInfo>, AwsError> {
+    /// The formats of the flow logs matching `filter` in the first region (`DescribeFlowLogs`,
+    /// read-only), sorted by id.
+    pub fn flow_log_formats(&self, filter: &FlowLogFilter) -> Result<Vec<FlowLogFormat>, AwsError> {
         let region = self.regions.first().cloned().unwrap_or_default();
-        let client = self.ec2_client(&region);
-        let call = || Call {
-            operation: "EC2.DescribeFlowLogs",
-            resource: format!("EC2 in {region}"),
-            bucket: None,
-            endpoint: self.endpoint_name(),
-            limits: self.limits,
+        let filter = match filter {
+            FlowLogFilter::Ids(ids) => Filter::new("flow-log-id", ids.iter().cloned()),
+            FlowLogFilter::LogGroup(group) => Filter::new("log-group-name", [group.clone()]),
         };
-        let request = match filter {
-            FlowLogFilter::Ids(ids) => client
-                .describe_flow_logs()
-                .set_flow_log_ids(Some(ids.clone())),
-            FlowLogFilter::LogGroup(group) => client.describe_flow_logs().filter(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("log-group-name")
-                    .values(group)
-                    .build(),
-            ),
-        };
-        self.runtime.block_on(async {
-            let mut found = Vec::new();
-            let mut pages = request.into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| from_sdk(&e, call()))?;
-                for flow_log in page.flow_logs() {
-                    let Some(id) = flow_log.flow_log_id() else {
-                        continue;
-                    };
-                    found.push(FlowLogInfo {
-                        id: id.to_owned(),
-                        log_format: flow_log.log_format().map(str::to_owned),
-                        log_group: flow_log.log_group_name().map(str::to_owned),
-                    });
-                }
-            }
-            found.sort_by(|a, b| a.id.cmp(&b.id));
-            Ok(found)
-        })
+        let mut found: Vec<FlowLogFormat> = self
+            .describe_flow_logs(&region, &[filter])?
+            .into_iter()
+            .filter_map(|f| {
+                Some(FlowLogFormat {
+                    id: f.flow_log_id?,
+                    log_format: f.log_format,
+                    log_group: f.log_group_name,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
     }
 
     /// One snapshot per region (in `--region` order).
@@ -107,121 +88,130 @@ impl Aws {
             .collect()
     }
 
+    /// The flow logs of `region` that match every filter (`resource-id`, `log-destination-type`,
+    /// … as `DescribeFlowLogs` defines them), in AWS's order.
+    pub fn describe_flow_logs(
+        &self,
+        region: &str,
+        filters: &[Filter],
+    ) -> Result<Vec<FlowLogInfo>, AwsError> {
+        let params = ec2_query::filter_params(filters);
+        self.runtime
+            .block_on(self.ec2.pages(
+                region,
+                Action::DescribeFlowLogs,
+                &params,
+                ec2_query::flow_logs,
+            ))
+            .map_err(|f| self.ec2_error(f, Action::DescribeFlowLogs, region))
+    }
+
+    fn ec2_error(&self, failure: Failure, action: Action, region: &str) -> AwsError {
+        from_query(
+            failure,
+            Call {
+                operation: action.operation(),
+                resource: format!("EC2 in {region}"),
+                bucket: None,
+                endpoint: self.endpoint_name(),
+                limits: self.limits,
+            },
+        )
+    }
+
     fn ec2_snapshot_region(&self, region: &str) -> Result<Ec2Snapshot, AwsError> {
         let taken_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let client = self.ec2_client(region);
-        let call = |operation: &'static str| Call {
-            operation,
-            resource: format!("EC2 in {region}"),
-            bucket: None,
-            endpoint: self.endpoint_name(),
-            limits: self.limits,
-        };
+        let client = &self.ec2;
+        let error = |action: Action| move |failure| self.ec2_error(failure, action, region);
         self.runtime.block_on(async {
-            let mut interfaces = Vec::new();
-            let mut pages = client.describe_network_interfaces().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| from_sdk(&e, call("EC2.DescribeNetworkInterfaces")))?;
-                for interface in page.network_interfaces() {
-                    interfaces.push(interface_state(interface).ok_or_else(|| {
-                        malformed(
-                            "EC2.DescribeNetworkInterfaces",
-                            region,
-                            "an interface without an id or with an unreadable address",
-                        )
-                    })?);
-                }
+            let action = Action::DescribeNetworkInterfaces;
+            let listed = client
+                .pages(region, action, &[], ec2_query::network_interfaces)
+                .await
+                .map_err(error(action))?;
+            let mut interfaces = Vec::with_capacity(listed.len());
+            for interface in &listed {
+                interfaces.push(interface_state(interface).ok_or_else(|| {
+                    malformed(
+                        action.operation(),
+                        region,
+                        "an interface without an id or with an unreadable address",
+                    )
+                })?);
             }
             interfaces.sort_by(|a, b| a.interface_id.cmp(&b.interface_id));
 
+            let action = Action::DescribeSecurityGroups;
             let mut groups = BTreeMap::new();
-            let mut pages = client.describe_security_groups().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| from_sdk(&e, call("EC2.DescribeSecurityGroups")))?;
-                for group in page.security_groups() {
-                    let state = group_state(group).ok_or_else(|| {
-                        malformed(
-                            "EC2.DescribeSecurityGroups",
-                            region,
-                            "a group without an id",
-                        )
-                    })?;
-                    groups.insert(state.group_id.clone(), state);
+            let listed = client
+                .pages(region, action, &[], ec2_query::security_groups)
+                .await
+                .map_err(error(action))?;
+            for group in &listed {
+                let state = group_state(group).ok_or_else(|| {
+                    malformed(action.operation(), region, "a group without an id")
+                })?;
+                groups.insert(state.group_id.clone(), state);
+            }
+
+            let action = Action::DescribeSecurityGroupRules;
+            let rules = client
+                .pages(region, action, &[], ec2_query::security_group_rules)
+                .await
+                .map_err(error(action))?;
+            for rule in &rules {
+                let bad = || {
+                    malformed(
+                        action.operation(),
+                        region,
+                        "a rule without a group, a protocol or a source",
+                    )
+                };
+                let group_id = rule.group_id.as_deref().ok_or_else(bad)?;
+                // A rule of a group created between the two calls: its group comes with the
+                // next snapshot.
+                let Some(group) = groups.get_mut(group_id) else {
+                    continue;
+                };
+                let deployed = deployed_rule(rule, group.owner_id.as_deref()).ok_or_else(bad)?;
+                if rule.is_egress {
+                    group.egress.push(deployed);
+                } else {
+                    group.ingress.push(deployed);
                 }
             }
 
-            let mut pages = client
-                .describe_security_group_rules()
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| from_sdk(&e, call("EC2.DescribeSecurityGroupRules")))?;
-                for rule in page.security_group_rules() {
-                    let bad = || {
-                        malformed(
-                            "EC2.DescribeSecurityGroupRules",
-                            region,
-                            "a rule without a group, a protocol or a source",
-                        )
-                    };
-                    let group_id = rule.group_id().ok_or_else(bad)?;
-                    // A rule of a group created between the two calls: its group comes with the
-                    // next snapshot.
-                    let Some(group) = groups.get_mut(group_id) else {
-                        continue;
-                    };
-                    let deployed =
-                        deployed_rule(rule, group.owner_id.as_deref()).ok_or_else(bad)?;
-                    if rule.is_egress().unwrap_or(false) {
-                        group.egress.push(deployed);
-                    } else {
-                        group.ingress.push(deployed);
-                    }
-                }
-            }
-
-            let mut prefix_lists = Vec::new();
-            let mut pages = client
-                .describe_managed_prefix_lists()
-                .into_paginator()
-                .send();
-            let mut listed: Vec<ManagedPrefixList> = Vec::new();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| from_sdk(&e, call("EC2.DescribeManagedPrefixLists")))?;
-                listed.extend(page.prefix_lists().iter().cloned());
-            }
+            let action = Action::DescribeManagedPrefixLists;
+            let listed = client
+                .pages(region, action, &[], ec2_query::managed_prefix_lists)
+                .await
+                .map_err(error(action))?;
+            let mut prefix_lists = Vec::with_capacity(listed.len());
             for list in listed {
-                let Some(id) = list.prefix_list_id() else {
+                let Some(id) = list.id else {
                     return Err(malformed(
-                        "EC2.DescribeManagedPrefixLists",
+                        action.operation(),
                         region,
                         "a prefix list without an id",
                     ));
                 };
-                let mut entries = Vec::new();
-                let mut pages = client
-                    .get_managed_prefix_list_entries()
-                    .prefix_list_id(id)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(|e| from_sdk(&e, call("EC2.GetManagedPrefixListEntries")))?;
-                    entries.extend(
-                        page.entries()
-                            .iter()
-                            .filter_map(|e| e.cidr().map(str::to_owned)),
-                    );
-                }
+                let entries_action = Action::GetManagedPrefixListEntries;
+                let mut entries = client
+                    .pages(
+                        region,
+                        entries_action,
+                        &[("PrefixListId".to_owned(), id.clone())],
+                        ec2_query::prefix_list_entries,
+                    )
+                    .await
+                    .map_err(error(entries_action))?;
                 entries.sort();
                 entries.dedup();
                 prefix_lists.push(PrefixList {
-                    id: id.to_owned(),
-                    name: list.prefix_list_name().map(str::to_owned),
+                    id,
+                    name: list.name,
                     entries,
                 });
             }
@@ -247,75 +237,65 @@ fn malformed(operation: &'static str, region: &str, detail: &str) -> AwsError {
 }
 
 fn interface_state(interface: &NetworkInterface) -> Option<InterfaceState> {
-    let mut groups: Vec<String> = interface
-        .groups()
-        .iter()
-        .filter_map(|g| g.group_id().map(str::to_owned))
-        .collect();
+    let mut groups = interface.group_ids.clone();
     groups.sort();
     groups.dedup();
     // Primary first, then the secondaries in AWS's order.
     let mut private_ipv4: Vec<IpAddr> = Vec::new();
-    if let Some(primary) = interface.private_ip_address() {
+    if let Some(primary) = &interface.private_ip {
         private_ipv4.push(primary.parse().ok()?);
     }
-    for address in interface.private_ip_addresses() {
-        if let Some(text) = address.private_ip_address() {
-            let ip: IpAddr = text.parse().ok()?;
-            if !private_ipv4.contains(&ip) {
-                private_ipv4.push(ip);
-            }
+    for text in &interface.private_ips {
+        let ip: IpAddr = text.parse().ok()?;
+        if !private_ipv4.contains(&ip) {
+            private_ipv4.push(ip);
         }
     }
     let ipv6 = interface
-        .ipv6_addresses()
+        .ipv6
         .iter()
-        .filter_map(|a| a.ipv6_address())
-        .map(str::parse)
+        .map(|text| text.parse())
         .collect::<Result<Vec<IpAddr>, _>>()
         .ok()?;
-    let public_ipv4 = match interface.association().and_then(|a| a.public_ip()) {
+    let public_ipv4 = match &interface.public_ip {
         Some(text) => Some(text.parse().ok()?),
         None => None,
     };
     Some(InterfaceState {
-        interface_id: interface.network_interface_id()?.to_owned(),
+        interface_id: interface.id.clone()?,
         groups,
         private_ipv4,
         ipv6,
         public_ipv4,
-        instance_id: interface
-            .attachment()
-            .and_then(|a| a.instance_id())
-            .map(str::to_owned),
-        interface_type: interface.interface_type().map(|t| t.as_str().to_owned()),
-        vpc_id: interface.vpc_id().map(str::to_owned),
-        subnet_id: interface.subnet_id().map(str::to_owned),
-        owner_id: interface.owner_id().map(str::to_owned),
+        instance_id: interface.instance_id.clone(),
+        interface_type: interface.interface_type.clone(),
+        vpc_id: interface.vpc_id.clone(),
+        subnet_id: interface.subnet_id.clone(),
+        owner_id: interface.owner_id.clone(),
     })
 }
 
 fn group_state(group: &SecurityGroup) -> Option<GroupState> {
     Some(GroupState {
-        group_id: group.group_id()?.to_owned(),
-        group_name: group.group_name().map(str::to_owned),
-        vpc_id: group.vpc_id().map(str::to_owned),
-        owner_id: group.owner_id().map(str::to_owned),
+        group_id: group.id.clone()?,
+        group_name: group.name.clone(),
+        vpc_id: group.vpc_id.clone(),
+        owner_id: group.owner_id.clone(),
         ingress: Vec::new(),
         egress: Vec::new(),
     })
 }
 
 fn deployed_rule(rule: &SecurityGroupRule, group_owner: Option<&str>) -> Option<DeployedRule> {
-    let protocol = protocol_number(rule.ip_protocol()?)?;
-    let source = if let Some(cidr) = rule.cidr_ipv4().or(rule.cidr_ipv6()) {
-        RuleSource::Cidr(cidr.to_owned())
-    } else if let Some(list) = rule.prefix_list_id() {
-        RuleSource::PrefixList(list.to_owned())
+    let protocol = protocol_number(rule.protocol.as_deref()?)?;
+    let source = if let Some(cidr) = rule.cidr_ipv4.as_ref().or(rule.cidr_ipv6.as_ref()) {
+        RuleSource::Cidr(cidr.clone())
+    } else if let Some(list) = &rule.prefix_list_id {
+        RuleSource::PrefixList(list.clone())
     } else {
-        let referenced = rule.referenced_group_info()?;
-        let group = referenced.group_id()?;
-        match referenced.user_id() {
+        let referenced = rule.referenced_group.as_ref()?;
+        let group = referenced.group_id.as_deref()?;
+        match referenced.user_id.as_deref() {
             Some(account) if Some(account) != group_owner => {
                 RuleSource::Group(format!("{account}/{group}"))
             }
@@ -325,15 +305,12 @@ fn deployed_rule(rule: &SecurityGroupRule, group_owner: Option<&str>) -> Option<
     // All protocols, or ICMP "all types": no port range.
     let port = |p: Option<i32>| p.filter(|&p| p >= 0 && protocol != -1);
     Some(DeployedRule {
-        rule_id: rule.security_group_rule_id().map(str::to_owned),
+        rule_id: rule.id.clone(),
         protocol,
-        from_port: port(rule.from_port()),
-        to_port: port(rule.to_port()),
+        from_port: port(rule.from_port),
+        to_port: port(rule.to_port),
         source,
-        description: rule
-            .description()
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned),
+        description: rule.description.clone().filter(|d| !d.is_empty()),
     })
 }
 

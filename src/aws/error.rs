@@ -10,6 +10,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
+use super::ec2_query::Failure;
 use super::guard;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -234,7 +235,7 @@ const ACCESS_DENIED_CODES: &[&str] = &[
     "AllAccessDisabled",
     "Forbidden",
 ];
-const THROTTLING_CODES: &[&str] = &[
+pub(crate) const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -261,79 +262,22 @@ where
     match err {
         SdkError::ServiceError(context) => {
             let raw = context.raw();
-            let status = raw.status().as_u16();
             let service_error = context.err();
-            let code = service_error.code().map(str::to_owned);
-            let message = service_error
-                .message()
-                .map(str::to_owned)
-                .unwrap_or_default();
-            let bucket_region = raw.headers().get("x-amz-bucket-region").map(str::to_owned);
-            let code_str = code.as_deref().unwrap_or("");
-            if code_str == "NoSuchBucket" {
-                return AwsError::NoSuchBucket {
-                    operation,
-                    bucket: bucket.unwrap_or_default().to_owned(),
-                };
-            }
-            if matches!(
-                code_str,
-                "PermanentRedirect"
-                    | "AuthorizationHeaderMalformed"
-                    | "IllegalLocationConstraintException"
-            ) || status == 301
-            {
-                let region = bucket_region.or_else(|| region_in_message(&message));
-                return AwsError::WrongRegion {
-                    operation,
-                    resource,
-                    region,
-                };
-            }
-            if BAD_CREDENTIAL_CODES.contains(&code_str) {
-                return AwsError::BadCredentials {
-                    operation,
-                    resource,
-                    code: code_str.to_owned(),
-                };
-            }
-            if ACCESS_DENIED_CODES.contains(&code_str) || (code.is_none() && status == 403) {
-                return AwsError::AccessDenied {
-                    operation,
-                    resource,
-                    code: code.unwrap_or_else(|| "HTTP 403".to_owned()),
-                };
-            }
-            if code.is_none() && (200..300).contains(&status) {
-                // A success status whose body the SDK could not read as this operation's output.
-                return AwsError::Malformed {
-                    operation,
-                    resource,
-                    detail: format!(
-                        "HTTP {status} with a body that is not this operation's response"
-                    ),
-                };
-            }
-            if THROTTLING_CODES.contains(&code_str)
-                || (code.is_none() && matches!(status, 429 | 503))
-            {
-                return AwsError::Throttled {
-                    operation,
-                    resource,
-                    code: code.unwrap_or_else(|| format!("HTTP {status}")),
-                    attempts: limits.max_attempts,
-                };
-            }
-            AwsError::Service {
+            service(
+                Answer {
+                    status: raw.status().as_u16(),
+                    code: service_error.code().map(str::to_owned),
+                    message: service_error
+                        .message()
+                        .map(str::to_owned)
+                        .unwrap_or_default(),
+                    bucket_region: raw.headers().get("x-amz-bucket-region").map(str::to_owned),
+                },
                 operation,
                 resource,
-                code: code.unwrap_or_else(|| format!("HTTP {status}")),
-                message: if message.is_empty() {
-                    "(no message)".to_owned()
-                } else {
-                    message
-                },
-            }
+                bucket,
+                limits,
+            )
         }
         // The SDK's attempt (or whole-call) bound ran out.
         SdkError::TimeoutError(_) => AwsError::Timeout {
@@ -394,8 +338,150 @@ where
     }
 }
 
+/// An error answer of AWS (or of the endpoint), as far as it could be read.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub code: Option<String>,
+    /// Empty when the answer had none.
+    pub message: String,
+    /// S3's `x-amz-bucket-region` header.
+    pub bucket_region: Option<String>,
+}
+
+/// The diagnostic for an error answer: the same for the SDK's S3 client and the EC2 client.
+fn service(
+    answer: Answer,
+    operation: &'static str,
+    resource: String,
+    bucket: Option<&str>,
+    limits: super::Limits,
+) -> AwsError {
+    let Answer {
+        status,
+        code,
+        message,
+        bucket_region,
+    } = answer;
+    let code_str = code.as_deref().unwrap_or("");
+    if code_str == "NoSuchBucket" {
+        return AwsError::NoSuchBucket {
+            operation,
+            bucket: bucket.unwrap_or_default().to_owned(),
+        };
+    }
+    if matches!(
+        code_str,
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException"
+    ) || status == 301
+    {
+        let region = bucket_region.or_else(|| region_in_message(&message));
+        return AwsError::WrongRegion {
+            operation,
+            resource,
+            region,
+        };
+    }
+    if BAD_CREDENTIAL_CODES.contains(&code_str) {
+        return AwsError::BadCredentials {
+            operation,
+            resource,
+            code: code_str.to_owned(),
+        };
+    }
+    if ACCESS_DENIED_CODES.contains(&code_str) || (code.is_none() && status == 403) {
+        return AwsError::AccessDenied {
+            operation,
+            resource,
+            code: code.unwrap_or_else(|| "HTTP 403".to_owned()),
+        };
+    }
+    if code.is_none() && (200..300).contains(&status) {
+        // A success status whose body the SDK could not read as this operation's output.
+        return AwsError::Malformed {
+            operation,
+            resource,
+            detail: format!("HTTP {status} with a body that is not this operation's response"),
+        };
+    }
+    if THROTTLING_CODES.contains(&code_str) || (code.is_none() && matches!(status, 429 | 503)) {
+        return AwsError::Throttled {
+            operation,
+            resource,
+            code: code.unwrap_or_else(|| format!("HTTP {status}")),
+            attempts: limits.max_attempts,
+        };
+    }
+    AwsError::Service {
+        operation,
+        resource,
+        code: code.unwrap_or_else(|| format!("HTTP {status}")),
+        message: if message.is_empty() {
+            "(no message)".to_owned()
+        } else {
+            message
+        },
+    }
+}
+
+/// The diagnostic for a failed EC2 Query call.
+pub(crate) fn from_query(failure: Failure, call: Call<'_>) -> AwsError {
+    let Call {
+        operation,
+        resource,
+        bucket,
+        endpoint,
+        limits,
+    } = call;
+    match failure {
+        Failure::Refused => AwsError::NotReadOnly { operation },
+        Failure::NoCredentials(detail) => AwsError::NoCredentials {
+            operation,
+            resource,
+            detail,
+        },
+        Failure::Service {
+            status,
+            code,
+            message,
+        } => service(
+            Answer {
+                status,
+                code,
+                message: message.unwrap_or_default(),
+                bucket_region: None,
+            },
+            operation,
+            resource,
+            bucket,
+            limits,
+        ),
+        Failure::Timeout(after) => AwsError::Timeout {
+            operation,
+            resource,
+            endpoint,
+            after,
+        },
+        Failure::Unreachable(detail) => AwsError::Unreachable {
+            operation,
+            resource,
+            endpoint,
+            detail,
+        },
+        Failure::Malformed(detail) => AwsError::Malformed {
+            operation,
+            resource,
+            detail,
+        },
+        Failure::Request(detail) => AwsError::Request {
+            operation,
+            resource,
+            detail,
+        },
+    }
+}
+
 /// The text of an error and its sources, de-duplicated (the SDK repeats itself).
-fn chain(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut out = String::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {

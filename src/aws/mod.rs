@@ -1,13 +1,14 @@
-//! Ingest stage, live AWS: read-only S3 listing/fetching, CloudWatch Logs events and EC2
-//! `Describe*` snapshots (and flow-log formats) through the
-//! AWS SDK. Owns the client set-up (credential chain, region, endpoint, timeouts, retries), the
-//! guard that lets only read-only operations out, and the mapping of SDK failures to diagnostics.
+//! Ingest stage, live AWS: read-only S3 listing/fetching and CloudWatch Logs events through the
+//! AWS SDK, EC2 `Describe*` snapshots and flow-log formats through a small Query-protocol client
+//! (`ec2_query`). Owns the client set-up (credential chain, region, endpoint, timeouts, retries),
+//! the guard that lets only read-only operations out, and the mapping of failures to diagnostics.
 //!
 //! The API is synchronous: [`Aws`] owns a single-threaded tokio runtime that a background thread
 //! drives (so downloads go on while the caller's thread parses what arrived), and the calling
 //! thread blocks on it. Nothing here writes to disk.
 
 mod ec2;
+mod ec2_query;
 mod error;
 mod guard;
 mod keys;
@@ -21,7 +22,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use ec2::{Ec2Snapshot, FlowLogFilter, FlowLogInfo, PrefixList};
+pub use ec2::{Ec2Snapshot, FlowLogFilter, FlowLogFormat, PrefixList};
+pub use ec2_query::{Filter, FlowLogInfo};
 pub use error::AwsError;
 pub use guard::READ_ONLY_OPERATIONS;
 pub use keys::{KeyInfo, KeyKind, KeyParse, days_from_civil, parse_key, parse_s3_url};
@@ -90,6 +92,7 @@ pub struct Aws {
     endpoint_url: Option<String>,
     limits: Limits,
     guard: Arc<guard::ReadOnlyGuard>,
+    ec2: ec2_query::Ec2Query,
     /// Last: dropped after everything that may hold connections of it.
     runtime: Driver,
 }
@@ -142,12 +145,31 @@ impl Aws {
         } else {
             dedup_keep_order(&options.regions)
         };
+        let guard = Arc::new(guard::ReadOnlyGuard::default());
+        // The SDK's precedence: the option, then the EC2-specific variable, then the general one
+        // (which the loader put into the configuration, like a profile's `endpoint_url`).
+        let ec2_endpoint = options
+            .endpoint_url
+            .clone()
+            .or_else(|| {
+                std::env::var("AWS_ENDPOINT_URL_EC2")
+                    .ok()
+                    .filter(|url| !url.is_empty())
+            })
+            .or_else(|| config.endpoint_url().map(str::to_owned));
+        let ec2 = ec2_query::Ec2Query::new(
+            config.credentials_provider(),
+            ec2_endpoint,
+            limits,
+            Arc::clone(&guard),
+        );
         Ok(Self {
             config,
             regions,
             endpoint_url: options.endpoint_url.clone(),
             limits,
-            guard: Arc::new(guard::ReadOnlyGuard::default()),
+            guard,
+            ec2,
             runtime,
         })
     }
@@ -183,13 +205,6 @@ impl Aws {
         let builder = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
             .interceptor(guard::SharedGuard(Arc::clone(&self.guard)));
         aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
-    }
-
-    fn ec2_client(&self, region: &str) -> aws_sdk_ec2::Client {
-        let builder = aws_sdk_ec2::config::Builder::from(&self.config)
-            .region(Region::new(region.to_owned()))
-            .interceptor(guard::SharedGuard(Arc::clone(&self.guard)));
-        aws_sdk_ec2::Client::from_conf(builder.build())
     }
 }
 
@@ -291,15 +306,19 @@ mod tests {
             ),
             "{err:?}"
         );
-        let client = aws.ec2_client("us-east-1");
-        let result = aws.runtime.block_on(
-            client
-                .revoke_security_group_ingress()
-                .group_id("sg-1")
-                .send(),
-        );
-        let err = result.unwrap_err();
-        assert!(format!("{err:?}").contains(guard::REFUSED), "{err:?}");
+        // The EC2 client takes any action name at its lowest level; the guard stops the
+        // mutating ones there, before credentials are even looked up.
+        for action in [
+            "RevokeSecurityGroupIngress",
+            "ModifyNetworkInterfaceAttribute",
+        ] {
+            let result = aws.runtime.block_on(aws.ec2.call(
+                "us-east-1",
+                action,
+                &[("GroupId".to_owned(), "sg-1".to_owned())],
+            ));
+            assert_eq!(result, Err(ec2_query::Failure::Refused), "{action}");
+        }
         assert!(aws.operations_sent().is_empty());
     }
 

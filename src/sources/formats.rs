@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::Observer;
-use crate::aws::{Aws, FlowLogFilter, FlowLogInfo, S3Object};
+use crate::aws::{Aws, FlowLogFilter, FlowLogFormat, S3Object};
 use crate::store::Store;
 
 /// The flow-log id (`fl-…`) in a key of the default or Hive layout: the file name is
@@ -48,7 +48,7 @@ pub(super) fn for_objects(
         .filter_map(|(id, format)| Some((id, format?)))
         .collect();
     if !missing.is_empty() {
-        match aws.describe_flow_logs(&FlowLogFilter::Ids(missing)) {
+        match aws.flow_log_formats(&FlowLogFilter::Ids(missing)) {
             Ok(found) => {
                 cache(store, &found)?;
                 for flow_log in found {
@@ -72,7 +72,7 @@ pub(super) fn for_group(
 ) -> miette::Result<Option<String>> {
     let mut formats = store.flow_log_formats_of_group(group)?;
     if formats.is_empty() {
-        match aws.describe_flow_logs(&FlowLogFilter::LogGroup(group.to_owned())) {
+        match aws.flow_log_formats(&FlowLogFilter::LogGroup(group.to_owned())) {
             Ok(found) => {
                 cache(store, &found)?;
                 formats = found
@@ -101,7 +101,7 @@ pub(super) fn for_group(
     }
 }
 
-fn cache(store: &mut Store, found: &[FlowLogInfo]) -> miette::Result<()> {
+fn cache(store: &mut Store, found: &[FlowLogFormat]) -> miette::Result<()> {
     let rows: Vec<_> = found
         .iter()
         .map(|f| (f.id.clone(), f.log_group.clone(), f.log_format.clone()))

@@ -198,6 +198,8 @@ pub fn scenario(name: &str, setup: Setup, body: impl FnOnce(&Scenario)) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub request_line: String,
+    /// (name in lower case, value), in order.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -304,6 +306,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
     let mut length = 0usize;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
@@ -311,16 +314,18 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some(Seen {
         request_line: request_line.trim_end().to_owned(),
+        headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
@@ -368,4 +373,58 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Sends one EC2 Query action to moto (set-up only: tighten itself cannot send mutating
+/// actions) and returns the answer's body. moto reads the region from the credential scope and
+/// does not check the signature.
+pub fn ec2_action(endpoint: &str, region: &str, action: &str, params: &[(&str, &str)]) -> String {
+    let port: u16 = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("moto port");
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let mut body = format!("Action={action}&Version=2016-11-15");
+    for (key, value) in params {
+        let _ = write!(body, "&{}={}", encode(key), encode(value));
+    }
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to moto");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIDSETUP/20240101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send to moto");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("moto answer");
+    let (head, answer) = response.split_once("\r\n\r\n").expect("HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{action}: {response}");
+    answer.to_owned()
+}
+
+/// The text of the first `<tag>` in `xml` (set-up answers: ids of what was created).
+pub fn xml_value(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        + open.len();
+    let end = xml[start..].find('<').expect("closing tag") + start;
+    xml[start..end].to_owned()
 }
