@@ -78,9 +78,13 @@ fn outputs(db: &Path) -> (String, String) {
 
 /// The store `ingest flow-logs` builds from the text files of a field set.
 /// `ingest flow-logs` of the layout's own files: the text files, or the same records as
-/// Parquet (read by tighten's Parquet reader, as DuckDB's `read_parquet` reads them).
+/// Parquet (read by tighten's Parquet reader, as `DuckDB`'s `read_parquet` reads them).
 fn reference(dir: &Path, fields: &str, layout: &str) -> (String, String) {
-    let files = if layout == "parquet" { "parquet" } else { "text" };
+    let files = if layout == "parquet" {
+        "parquet"
+    } else {
+        "text"
+    };
     reference_of(dir, &[data().join(fields).join(files)])
 }
 

@@ -7,6 +7,7 @@
 mod common_moto;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -313,16 +314,16 @@ fn cloudwatch_logs_are_read_incrementally_and_exactly_once() {
                     serde_json::json!(["eni-aaa-all", "eni-bbb-all"])
                 );
             }
-            let ops = operations(port);
+            let seen_ops = operations(port);
             assert_eq!(
-                ops.keys().cloned().collect::<Vec<_>>(),
+                seen_ops.keys().cloned().collect::<Vec<_>>(),
                 [
                     "EC2.DescribeFlowLogs",
                     "Logs.DescribeLogStreams",
                     "Logs.FilterLogEvents"
                 ]
             );
-            for op in ops.keys() {
+            for op in seen_ops.keys() {
                 assert!(
                     tighten::aws::READ_ONLY_OPERATIONS.contains(&op.as_str()),
                     "{op}"
@@ -468,10 +469,10 @@ fn cloudwatch_exports_read_from_a_file_and_from_s3() {
                     format!("2 123456789012 eni-aaa 10.0.0.{i} 10.0.1.10 4000{i} 443 6 1 60 1709769600 1709769660 ACCEPT OK")
                 })
                 .collect();
-            let export: String = records
-                .iter()
-                .map(|r| format!("2024-03-07T00:00:0{}.000Z {r}\n", r.len() % 10))
-                .collect();
+            let export: String = records.iter().fold(String::new(), |mut out, r| {
+                let _ = writeln!(out, "2024-03-07T00:00:0{}.000Z {r}", r.len() % 10);
+                out
+            });
             let dir = tempfile::tempdir().unwrap();
             let file = dir.path().join("000000.gz");
             std::fs::write(&file, gzip(&export)).unwrap();

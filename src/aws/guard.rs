@@ -150,7 +150,9 @@ mod tests {
                 called.push(format!("S3.{name}"));
             }
         }
-        let logs = include_str!("logs.rs").split_whitespace().collect::<String>();
+        let logs = include_str!("logs.rs")
+            .split_whitespace()
+            .collect::<String>();
         for (index, _) in logs.match_indices("client.") {
             let rest = &logs[index + "client.".len()..];
             let name: String = rest

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::Outcome;
-use crate::sources::Report;
 use crate::aws::{Aws, AwsOptions, DEFAULT_CONCURRENCY};
 use crate::ingest::evidence_csv::{EvidenceRead, read_evidence};
 use crate::ingest::flowlog::parallel::hash_bytes;
+use crate::sources::Report;
 use crate::store::{Committed, DEFAULT_SOURCE_CAP, LedgerEntry, Store};
 
 #[derive(Debug, clap::Args)]

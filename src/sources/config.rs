@@ -109,7 +109,11 @@ fn from_s3(
         until: None,
         ..options.clone()
     };
-    let every = [KeyKind::FlowLog, KeyKind::ConfigSnapshot, KeyKind::ConfigHistory];
+    let every = [
+        KeyKind::FlowLog,
+        KeyKind::ConfigSnapshot,
+        KeyKind::ConfigHistory,
+    ];
     let mut objects = s3_to_read(&aws, store, &pointed, &exact, &every, report)?;
     objects.retain(|o| oversized.contains(&o.source()));
     fetch_and_store(&aws, store, objects, options, observer, report)?;
@@ -135,10 +139,8 @@ fn fetch_and_store(
                 for item in &read.oversized {
                     match item.url() {
                         Some(url) if item.error.is_none() => oversized.push(url),
-                        _ => observer.note(&format!(
-                            "note: {}",
-                            oversized_note(&object.source(), item)
-                        )),
+                        _ => observer
+                            .note(&format!("note: {}", oversized_note(&object.source(), item))),
                     }
                 }
                 let committed =
@@ -233,11 +235,9 @@ fn is_config_file(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     !name.contains("configwritabilitycheckfile")
-        && path
-            .extension()
-            .is_some_and(|e| {
-                ["json", "jsonl", "ndjson", "gz"]
-                    .iter()
-                    .any(|x| e.eq_ignore_ascii_case(x))
-            })
+        && path.extension().is_some_and(|e| {
+            ["json", "jsonl", "ndjson", "gz"]
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x))
+        })
 }

@@ -142,8 +142,14 @@ pub fn read_inputs<E>(
                     let Some((job, input)) = next else { break };
                     let job = &job;
                     let mut held = None;
-                    let outcome =
-                        read_one(job, input, known, options, shape, on_bytes, &mut |hash, part| {
+                    let outcome = read_one(
+                        job,
+                        input,
+                        known,
+                        options,
+                        shape,
+                        on_bytes,
+                        &mut |hash, part| {
                             held.get_or_insert_with(|| {
                                 token.lock().unwrap_or_else(PoisonError::into_inner)
                             });
@@ -153,7 +159,8 @@ pub fn read_inputs<E>(
                                 evidence: Box::new(part),
                             };
                             tx.send(part).map_err(|_| stopped(&job.path))
-                        });
+                        },
+                    );
                     let _held = held
                         .unwrap_or_else(|| token.lock().unwrap_or_else(PoisonError::into_inner));
                     if tx.send(outcome).is_err() {
