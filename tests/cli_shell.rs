@@ -94,6 +94,7 @@ fn man_dir_writes_one_page_per_subcommand() {
     assert_eq!(
         names,
         [
+            "tighten-athena-sql.1",
             "tighten-completions.1",
             "tighten-demo.1",
             "tighten-evidence.1",
@@ -102,10 +103,12 @@ fn man_dir_writes_one_page_per_subcommand() {
             "tighten-history.1",
             "tighten-ingest-aws-config.1",
             "tighten-ingest-ec2.1",
+            "tighten-ingest-evidence.1",
             "tighten-ingest-flow-logs.1",
             "tighten-ingest.1",
             "tighten-lint.1",
             "tighten-man.1",
+            "tighten-report.1",
             "tighten.1",
         ]
     );
