@@ -1,6 +1,6 @@
 //! tighten: least-privilege AWS security groups from flow-log evidence, through Terraform.
 //!
-//! Stages (each a module): `ingest` parses the outside world, `store` keeps the evidence in `SQLite`,
+//! Stages (each a module): `ingest` parses the outside world, `store` keeps the evidence in SQLite,
 //! `cli` parses arguments and is (with `report`) the only place that prints.
 
 pub mod analysis;

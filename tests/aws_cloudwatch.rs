@@ -551,3 +551,180 @@ fn cloudwatch_exports_read_from_a_file_and_from_s3() {
         },
     );
 }
+
+/// The same records split between a text file, a Parquet file and CloudWatch Logs events, in
+/// several seeded splits, give exactly the evidence of all of them read from one text file.
+#[test]
+fn any_split_into_text_parquet_and_cloudwatch_gives_the_same_evidence() {
+    scenario(
+        "any_split_into_text_parquet_and_cloudwatch_gives_the_same_evidence",
+        Setup::Moto,
+        |s| {
+            let endpoint = s.endpoint.clone().unwrap();
+            let rt = runtime();
+            let config = setup_config(&rt, &endpoint);
+            let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+            // AWS's default format (14 fields): CloudWatch events carry no header.
+            let records: Vec<String> = (0..90)
+                .map(|i| {
+                    let start = 1_709_769_600 + i * 97;
+                    format!(
+                        "2 123456789012 eni-{} 10.0.{}.{} 10.0.1.{} {} {} 6 3 180 {start} {} {} OK",
+                        ["aaa", "bbb", "ccc"][(i % 3) as usize],
+                        i % 4,
+                        i % 7 + 1,
+                        10 + i % 2,
+                        40_000 + i,
+                        [443, 22, 8080, 5432][(i % 4) as usize],
+                        start + 60,
+                        if i % 11 == 0 { "REJECT" } else { "ACCEPT" },
+                    )
+                })
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let whole = dir.path().join("whole.log");
+            std::fs::write(&whole, records.join("\n") + "\n").unwrap();
+            let expected = ingest_file_as_text(&whole, &dir.path().join("whole.db"));
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/flowlog_parquet.py");
+            for seed in 1..=4u64 {
+                // A seeded split: each record goes to one of the three sources.
+                let mut parts: [Vec<&String>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                for r in &records {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    parts[(x % 3) as usize].push(r);
+                }
+                let case = dir.path().join(format!("split-{seed}"));
+                std::fs::create_dir(&case).unwrap();
+                let text = case.join("part.log");
+                std::fs::write(&text, join(&parts[0])).unwrap();
+                let parquet_text = case.join("for-parquet.txt");
+                std::fs::write(&parquet_text, join(&parts[1])).unwrap();
+                let parquet = case.join("part.parquet");
+                let out = std::process::Command::new(&python)
+                    .arg(&script)
+                    .args(["pyarrow"])
+                    .arg(&parquet_text)
+                    .arg(&parquet)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::fs::remove_file(&parquet_text).unwrap();
+                let group = format!("split-{seed}");
+                rt.block_on(async {
+                    logs.create_log_group()
+                        .log_group_name(&group)
+                        .send()
+                        .await
+                        .unwrap();
+                    logs.create_log_stream()
+                        .log_group_name(&group)
+                        .log_stream_name("eni-all")
+                        .send()
+                        .await
+                        .unwrap();
+                });
+                let events: Vec<InputLogEvent> = parts[2]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        InputLogEvent::builder()
+                            .timestamp(now_ms - 3_600_000 + i as i64)
+                            .message(m.as_str())
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                if !events.is_empty() {
+                    rt.block_on(
+                        logs.put_log_events()
+                            .log_group_name(&group)
+                            .log_stream_name("eni-all")
+                            .set_log_events(Some(events))
+                            .send(),
+                    )
+                    .unwrap();
+                }
+                let db = case.join("split.db");
+                let mut store = Store::open(&db, 64).unwrap();
+                let opts = RunOptions {
+                    aws: AwsOptions {
+                        regions: vec![REGION.to_owned()],
+                        profile: None,
+                        endpoint_url: Some(endpoint.clone()),
+                    },
+                    read: ReadOptions {
+                        source_cap: 64,
+                        ..ReadOptions::default()
+                    },
+                    ..RunOptions::default()
+                };
+                let sources = [
+                    Source::Local(case.clone()),
+                    Source::CloudWatch {
+                        group: group.clone(),
+                        stream_prefix: None,
+                    },
+                ];
+                let report =
+                    tighten::sources::flow_logs(&mut store, &sources, &opts, &Counter::default())
+                        .unwrap();
+                assert_eq!(report.records, records.len() as u64, "split {seed}");
+                assert_eq!(
+                    parts
+                        .iter()
+                        .map(Vec::len)
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .sum::<usize>(),
+                    records.len()
+                );
+                drop(store);
+                assert_eq!(
+                    evidence_csv(&db),
+                    expected,
+                    "split {seed}: {:?}",
+                    parts.map(|p| p.len())
+                );
+            }
+        },
+    );
+}
+
+fn join(lines: &[&String]) -> String {
+    lines.iter().fold(String::new(), |mut out, l| {
+        let _ = writeln!(out, "{l}");
+        out
+    })
+}
+
+fn ingest_file_as_text(file: &Path, db: &Path) -> String {
+    let mut store = Store::open(db, 64).unwrap();
+    let opts = RunOptions {
+        read: ReadOptions {
+            source_cap: 64,
+            ..ReadOptions::default()
+        },
+        ..RunOptions::default()
+    };
+    tighten::sources::flow_logs(
+        &mut store,
+        &[Source::Local(file.to_owned())],
+        &opts,
+        &Counter::default(),
+    )
+    .unwrap();
+    drop(store);
+    evidence_csv(db)
+}

@@ -1,6 +1,6 @@
 //! The table definitions of the documented flow-log layouts, with the partitions that let the
 //! engine prune by date: Athena's `CREATE EXTERNAL TABLE` (partition projection, so that no
-//! `MSCK REPAIR` or crawler is needed), and for `DuckDB` a view over the local files.
+//! `MSCK REPAIR` or crawler is needed), and for DuckDB a view over the local files.
 
 use std::fmt::Write as _;
 
@@ -61,7 +61,7 @@ pub struct Table {
     pub layout: Layout,
     pub dialect: Dialect,
     /// `s3://…/AWSLogs/{account}/vpcflowlogs/{region}/` (text) or the Hive-style prefix; a local
-    /// folder for `DuckDB`.
+    /// folder for DuckDB.
     pub location: String,
     /// Hive-style prefixes with an `hour=` level.
     pub hourly: bool,

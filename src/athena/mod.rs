@@ -1,5 +1,5 @@
 //! Evidence aggregated where the flow logs live: the SQL that computes `ingest flow-logs`'s
-//! aggregate inside Athena, Trino or `DuckDB` (`tighten athena-sql`), the table definitions of the
+//! aggregate inside Athena, Trino or DuckDB (`tighten athena-sql`), the table definitions of the
 //! documented layouts, and the contract of the result that `tighten ingest evidence` imports.
 //!
 //! The SQL is rendered from `rules` (one description of the derived facts, checked against the
@@ -115,7 +115,7 @@ pub enum Dialect {
     Athena,
     /// Trino (or Presto).
     Trino,
-    /// `DuckDB`: a local reference run, over a view of the files.
+    /// DuckDB: a local reference run, over a view of the files.
     Duckdb,
 }
 

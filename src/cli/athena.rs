@@ -1,5 +1,5 @@
 //! `tighten athena-sql`: the SQL that computes the evidence aggregate where the flow logs live
-//! (Athena, Trino, `DuckDB`), or with `--ddl` the table definition of a documented layout.
+//! (Athena, Trino, DuckDB), or with `--ddl` the table definition of a documented layout.
 
 use std::io::Write as _;
 

@@ -71,7 +71,7 @@ pub(crate) fn parse_day(text: &str) -> Result<i64, String> {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Ec2Args {
-    /// The evidence store (an `SQLite` file); created when missing.
+    /// The evidence store (an SQLite file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     #[command(flatten)]

@@ -19,7 +19,7 @@ pub(crate) enum Format {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvidenceArgs {
-    /// The evidence store (`SQLite` file).
+    /// The evidence store (SQLite file).
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Table)]

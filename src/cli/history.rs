@@ -14,7 +14,7 @@ use crate::store::runs::{RunFinding, RunRecord, diff};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct HistoryArgs {
-    /// The evidence store (`SQLite` file).
+    /// The evidence store (SQLite file).
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     db: PathBuf,
     /// Show this run's findings and what changed since the previous run of the same directory.

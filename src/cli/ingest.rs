@@ -24,7 +24,7 @@ pub(crate) enum IngestCommand {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct FlowLogsArgs {
-    /// The evidence store (`SQLite` file); created when missing.
+    /// The evidence store (SQLite file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     /// Files, directories (walked recursively; .log, .log.gz, .gz, .txt, .parquet and files

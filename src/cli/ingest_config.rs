@@ -9,12 +9,12 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AwsConfigArgs {
-    /// The evidence store (an `SQLite` file); created when missing.
+    /// The evidence store (an SQLite file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     /// Files or directories of AWS Config snapshot/history files (JSON, plain or gzip), output of
     /// `aws configservice get-resource-config-history`, configuration item change notifications
-    /// (bare, or in SNS, SQS or `EventBridge` messages; one per line or an array), or
+    /// (bare, or in SNS, SQS or EventBridge messages; one per line or an array), or
     /// `s3://bucket/prefix` where Config delivers (objects pruned by the date in their key with
     /// --since/--until).
     #[arg(required = true)]

@@ -13,7 +13,7 @@ use crate::store::{Committed, DEFAULT_SOURCE_CAP, LedgerEntry, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvidenceArgs {
-    /// The evidence store (`SQLite` file); created when missing.
+    /// The evidence store (SQLite file); created when missing.
     #[arg(long, env = "TIGHTEN_DB", default_value = ".tighten/evidence.db")]
     pub(crate) db: PathBuf,
     /// Result files (.csv or .csv.gz), directories of them, or `s3://bucket/prefix` (the Athena

@@ -50,7 +50,7 @@ enum Command {
     History(history::HistoryArgs),
     /// The evidence report: one self-contained HTML page (same inputs as `lint --db`).
     Report(report::ReportArgs),
-    /// Print the SQL that computes the evidence aggregate in Athena, Trino or `DuckDB` (or, with
+    /// Print the SQL that computes the evidence aggregate in Athena, Trino or DuckDB (or, with
     /// --ddl, the flow-log table's definition); import its result with `ingest evidence`.
     AthenaSql(athena::AthenaSqlArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).

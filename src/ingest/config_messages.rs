@@ -3,7 +3,7 @@
 //! `configurationItems` array; change notifications hold one `configurationItem`, delivered
 //! bare (one JSON object per line or an array), inside an SNS envelope (`Message` is the
 //! notification as a JSON string), inside SQS messages (`Body`), Lambda event `Records`, or an
-//! `EventBridge` event's `detail`. An oversized item's notification only points at the S3 object
+//! EventBridge event's `detail`. An oversized item's notification only points at the S3 object
 //! that holds it.
 
 use serde_json::Value;

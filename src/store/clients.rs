@@ -1,6 +1,6 @@
 //! The packed client list of a group: exact client rows sorted by key, in one blob.
 //!
-//! Why a blob and not one `SQLite` row per client: a busy store merges hundreds of thousands of
+//! Why a blob and not one SQLite row per client: a busy store merges hundreds of thousands of
 //! client rows per file, and a B-tree upsert per row (about 5 µs) made the single writer the
 //! bottleneck of ingest. Merging two sorted lists in memory costs tens of nanoseconds a row, and a
 //! group is read and written once per file that touches it. The list is bounded by the source cap.

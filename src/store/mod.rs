@@ -1,4 +1,4 @@
-//! Store stage: the `SQLite` evidence store — schema and migrations, the ledger of ingested objects,
+//! Store stage: the SQLite evidence store — schema and migrations, the ledger of ingested objects,
 //! exact merging of per-file aggregates, and typed queries. Callers never see SQL.
 
 mod addr;
