@@ -282,3 +282,70 @@ fn an_ec2_snapshot_gives_interfaces_their_groups() {
         },
     );
 }
+
+/// An oversized item's change notification delivered to S3 points at the object that holds the
+/// item: `ingest aws-config s3://…` follows it, whatever the object's key date.
+#[test]
+fn oversized_notifications_on_s3_are_followed() {
+    scenario(
+        "oversized_notifications_on_s3_are_followed",
+        Setup::Moto,
+        |s| {
+            let endpoint = s.endpoint.clone().unwrap();
+            let item = serde_json::json!({
+                "resourceType": "AWS::EC2::NetworkInterface",
+                "resourceId": "eni-0big",
+                "configurationItemCaptureTime": "2026-10-05T00:00:00.000Z",
+                "configurationStateId": "1",
+                "configurationItemStatus": "OK",
+                "configuration": {
+                    "networkInterfaceId": "eni-0big",
+                    "privateIpAddress": "10.0.9.9",
+                    "groups": [{"groupId": "sg-0big", "groupName": "big"}]
+                }
+            });
+            let held = "AWSLogs/123456789012/Config/us-east-1/2026/10/5/OversizedChangeNotification/AWS::EC2::NetworkInterface/eni-0big/item.json.gz";
+            let pointer = serde_json::json!({
+                "configurationItemSummary": {"resourceType": "AWS::EC2::NetworkInterface", "resourceId": "eni-0big"},
+                "s3DeliverySummary": {"s3BucketLocation": format!("{BUCKET}/{held}"), "errorCode": null},
+                "messageType": "OversizedConfigurationItemChangeNotification"
+            });
+            let full = serde_json::json!({
+                "configurationItem": item,
+                "messageType": "ConfigurationItemChangeNotification"
+            });
+            put_objects(
+                &endpoint,
+                &[
+                    (
+                        "notifications/2026-10-05/messages.json",
+                        serde_json::to_vec(&serde_json::json!({"Type": "Notification", "Message": pointer.to_string()})).unwrap(),
+                    ),
+                    (held, gzip(full.to_string().as_bytes())),
+                ],
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("e.db");
+            let line = stderr_of(with_endpoint(
+                tighten().args([
+                    "ingest",
+                    "aws-config",
+                    &format!("s3://{BUCKET}/notifications/"),
+                ]),
+                &endpoint,
+                &db,
+            ));
+            assert!(
+                line.starts_with("ingested 2 AWS Config files (1 configuration items"),
+                "{line}"
+            );
+            let membership = succeed(
+                tighten()
+                    .args(["evidence", "--membership", "--format", "csv", "--db"])
+                    .arg(&db),
+            );
+            assert!(membership.contains("eni-0big"), "{membership}");
+            assert!(membership.contains("sg-0big"), "{membership}");
+        },
+    );
+}

@@ -114,9 +114,20 @@ fn from_s3(
         KeyKind::ConfigSnapshot,
         KeyKind::ConfigHistory,
     ];
-    let mut objects = s3_to_read(&aws, store, &pointed, &exact, &every, report)?;
-    objects.retain(|o| oversized.contains(&o.source()));
-    fetch_and_store(&aws, store, objects, options, observer, report)?;
+    // A pointer that cannot be followed (another bucket, no permission) fails alone.
+    match s3_to_read(&aws, store, &pointed, &exact, &every, report) {
+        Ok(mut objects) => {
+            objects.retain(|o| oversized.contains(&o.source()));
+            fetch_and_store(&aws, store, objects, options, observer, report)?;
+        }
+        Err(error) => {
+            report.failed += 1;
+            observer.note(&format!(
+                "{error:?}\nnote: these objects hold oversized configuration items: {}",
+                oversized.join(", ")
+            ));
+        }
+    }
     Ok(())
 }
 
