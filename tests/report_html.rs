@@ -418,3 +418,77 @@ fn a_report_for_300_groups_stays_under_5_mb() {
     // table, top sources and the verified diff.
     assert!(size < 5 << 20, "{} KB", size / 1024);
 }
+
+/// Every finding reaches the page: an egress rule's finding, and the rules of a group that this
+/// Terraform does not define (a literal `sg-…` id).
+#[test]
+fn findings_of_egress_rules_and_outside_groups_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let tf = dir.path().join("tf");
+    std::fs::create_dir(&tf).unwrap();
+    std::fs::write(
+        tf.join("main.tf"),
+        r#"resource "aws_security_group" "app" {
+  name        = "app"
+  description = "App tier"
+  egress {
+    description = "anywhere out"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_security_group_rule" "legacy_ssh" {
+  type              = "ingress"
+  description       = "ssh into a group made by hand"
+  security_group_id = "sg-0handmade"
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+"#,
+    )
+    .unwrap();
+    // SG012 (public egress) is opt-in.
+    std::fs::write(tf.join("tighten.toml"), "[checks.SG012]\nenabled = true\n").unwrap();
+    let log = dir.path().join("flows.log");
+    std::fs::write(
+        &log,
+        format!(
+            "{}\n5 123456789012 eni-1 203.0.113.5 10.0.0.5 40000 22 6 1 60 1790812800 1790812860 ACCEPT OK 2 ingress\n",
+            common::V5_HEADER
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("e.db");
+    succeed(
+        tighten()
+            .args(["ingest", "flow-logs", "--quiet", "--db"])
+            .arg(&db)
+            .arg(&log),
+    );
+    let out = dir.path().join("r.html");
+    succeed(
+        tighten()
+            .args(["report", "--db"])
+            .arg(&db)
+            .arg(&tf)
+            .arg("--html")
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    fetches_nothing(&html);
+    assert!(html.contains("SG012"), "the egress rule's finding is shown");
+    assert!(
+        html.contains("Rules of groups defined outside this Terraform"),
+        "the section of outside groups"
+    );
+    assert!(
+        html.contains("SG001"),
+        "the outside group's rule's finding is shown"
+    );
+    assert!(html.contains("aws_security_group_rule.legacy_ssh"));
+}

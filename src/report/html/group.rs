@@ -24,6 +24,22 @@ const TOP_SOURCES: usize = 10;
 /// Lines of Terraform shown per rule.
 const SNIPPET_LINES: usize = 40;
 
+/// The rules a group section shows: every rule that names the group by its address.
+pub(super) fn rules_of(cx: &Cx<'_>, gi: usize) -> Vec<usize> {
+    let model = cx.input.model;
+    let g = &model.groups[gi];
+    let address = g.address.to_string();
+    model
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.root == g.root && matches!(&r.group, GroupRef::Address(a) if *a == address)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 pub(super) fn section(cx: &Cx<'_>, gi: usize) -> Markup {
     let model = cx.input.model;
     let g = &model.groups[gi];
@@ -33,21 +49,18 @@ pub(super) fn section(cx: &Cx<'_>, gi: usize) -> Markup {
     let gid = linked.and_then(Link::id);
     let window = facts.and_then(|f| f.window);
     let cov = gid.and_then(|id| facts.and_then(|f| f.coverage.get(id)));
-    let rules: Vec<usize> = model
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            r.root == g.root && matches!(&r.group, GroupRef::Address(a) if *a == address)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let ingress: Vec<usize> = rules
+    let rules = rules_of(cx, gi);
+    // Ingress rules, and egress rules with findings (the others are only counted).
+    let shown: Vec<usize> = rules
         .iter()
         .copied()
-        .filter(|i| model.rules[*i].direction == Direction::Ingress)
+        .filter(|i| model.rules[*i].direction == Direction::Ingress || cx.by_rule.contains_key(i))
         .collect();
-    let egress = rules.len() - ingress.len();
+    let ingress = shown
+        .iter()
+        .filter(|i| model.rules[**i].direction == Direction::Ingress)
+        .count();
+    let egress = rules.len() - ingress;
     let heading = cx.id("group");
     let line = super::super::position(cx.text(&g.loc.file), g.loc.bytes.start).line;
     let group_diags = cx.by_group.get(&gi);
@@ -70,8 +83,8 @@ pub(super) fn section(cx: &Cx<'_>, gi: usize) -> Markup {
             }
             @if let Some(ds) = group_diags { (findings_list(cx, ds)) }
             (drift(cx, gi))
-            @for i in &ingress { (rule_article(cx, *i, cov)) }
-            @if ingress.is_empty() { p { "No ingress rule." } }
+            @for i in &shown { (rule_article(cx, *i, cov)) }
+            @if ingress == 0 { p { "No ingress rule." } }
             @if egress > 0 { p.note { (egress) " egress rule(s), not judged by inbound evidence." } }
         }
     }
@@ -264,7 +277,7 @@ fn snippet(cx: &Cx<'_>, rule: &Rule) -> Markup {
     }
 }
 
-fn rule_article(cx: &Cx<'_>, i: usize, cov: Option<&GroupCoverage>) -> Markup {
+pub(super) fn rule_article(cx: &Cx<'_>, i: usize, cov: Option<&GroupCoverage>) -> Markup {
     let rule = &cx.input.model.rules[i];
     let heading = cx.id("rule");
     let line = super::super::position(cx.text(&rule.loc.file), rule.loc.bytes.start).line;
@@ -283,7 +296,7 @@ fn rule_article(cx: &Cx<'_>, i: usize, cov: Option<&GroupCoverage>) -> Markup {
             }
             (snippet(cx, rule))
             @if let Some(ev) = ev { (evidence(ev, cov)) }
-            @else if cx.input.facts.is_some() { p { "No evidence attributed (the group is not linked, or the rule's values are not known statically)." } }
+            @else if cx.input.facts.is_some() && rule.direction == Direction::Ingress { p { "No evidence attributed (the group is not linked, or the rule's values are not known statically)." } }
             @if let Some(ds) = diags { (findings_list(cx, ds)) }
             (diffs(cx, rule))
         }

@@ -137,6 +137,17 @@ pub fn render(input: &Input<'_>) -> String {
     let groups: Vec<Markup> = (0..input.model.groups.len())
         .map(|g| group::section(&cx, g))
         .collect();
+    // Rules of groups defined elsewhere (a literal `sg-…` id, a module output) that have
+    // findings or evidence: shown on their own, so that no finding is left off the page.
+    let in_groups: std::collections::BTreeSet<usize> = (0..input.model.groups.len())
+        .flat_map(|g| group::rules_of(&cx, g))
+        .collect();
+    let loose: Vec<usize> = (0..input.model.rules.len())
+        .filter(|i| !in_groups.contains(i))
+        .filter(|i| {
+            cx.by_rule.contains_key(i) || input.facts.is_some_and(|f| f.rules.contains_key(i))
+        })
+        .collect();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -161,6 +172,12 @@ pub fn render(input: &Input<'_>) -> String {
                             p { "No security group was found in the Terraform." }
                         }
                         @for g in &groups { (g) }
+                    }
+                    @if !loose.is_empty() {
+                        section #loose aria-labelledby="loose-h" {
+                            h2 #loose-h { "Rules of groups defined outside this Terraform" }
+                            @for i in &loose { (group::rule_article(&cx, *i, None)) }
+                        }
                     }
                     (unattributed(&cx))
                     (other_findings(&cx))
