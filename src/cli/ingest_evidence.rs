@@ -8,7 +8,7 @@ use super::Outcome;
 use crate::aws::{Aws, AwsOptions, DEFAULT_CONCURRENCY};
 use crate::ingest::evidence_csv::{EvidenceRead, read_evidence};
 use crate::ingest::flowlog::parallel::hash_bytes;
-use crate::sources::Report;
+use crate::sources::{Report, Source};
 use crate::store::{Committed, DEFAULT_SOURCE_CAP, LedgerEntry, Store};
 
 #[derive(Debug, clap::Args)]
@@ -36,11 +36,18 @@ fn is_result(name: &str) -> bool {
 }
 
 pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
-    let (s3_urls, local): (Vec<PathBuf>, Vec<PathBuf>) = args
-        .sources
+    let sources = super::aws_sources::parse_sources(&args.sources)?;
+    if let Some(Source::CloudWatch { group, .. }) = sources
         .iter()
-        .cloned()
-        .partition(|s| s.to_str().is_some_and(|s| s.starts_with("s3://")));
+        .find(|s| matches!(s, Source::CloudWatch { .. }))
+    {
+        return Err(miette::miette!(
+            help = "pass the query result files, folders or the Athena output location s3://…",
+            "cloudwatch://{group}: query results are not delivered to CloudWatch Logs"
+        ));
+    }
+    let local = crate::sources::local_paths(&sources);
+    let s3_urls = crate::sources::s3_urls(&sources);
     let walked = crate::ingest::files::walk(&local, |p: &Path| {
         p.file_name()
             .and_then(|n| n.to_str())
@@ -80,7 +87,7 @@ pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
         let aws = Aws::connect(&args.aws)?;
         let mut objects = Vec::new();
         for url in &s3_urls {
-            let listing = aws.s3_list(&url.to_string_lossy(), None, None)?;
+            let listing = aws.s3_list(url, None, None)?;
             for object in listing.objects {
                 if !is_result(&object.key) {
                     report.skipped += 1;

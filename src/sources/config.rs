@@ -33,13 +33,7 @@ pub fn aws_config(
     observer: &dyn Observer,
 ) -> miette::Result<ConfigReport> {
     let mut report = ConfigReport::default();
-    let local: Vec<PathBuf> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::Local(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
+    let local = super::local_paths(sources);
     let walked = walk(&local, is_config_file)?;
     report.skipped += walked.skipped.len() as u64;
     for path in walked.files {
@@ -56,13 +50,7 @@ pub fn aws_config(
             }
         }
     }
-    let urls: Vec<&str> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::S3 { url } => Some(url.as_str()),
-            _ => None,
-        })
-        .collect();
+    let urls = super::s3_urls(sources);
     if !urls.is_empty() {
         let mut s3 = Report::default();
         from_s3(store, &urls, options, observer, &mut s3)?;

@@ -19,23 +19,11 @@ pub fn flow_logs(
     observer: &dyn Observer,
 ) -> miette::Result<Report> {
     let mut report = Report::default();
-    let local: Vec<PathBuf> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::Local(path) => Some(path.clone()),
-            _ => None,
-        })
-        .collect();
+    let local = super::local_paths(sources);
     if !local.is_empty() {
         local_files(store, &local, options, observer, &mut report)?;
     }
-    let urls: Vec<&str> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::S3 { url } => Some(url.as_str()),
-            _ => None,
-        })
-        .collect();
+    let urls = super::s3_urls(sources);
     let needs_aws = sources.iter().any(|s| !matches!(s, Source::Local(_)));
     let aws = if needs_aws {
         Some(Aws::connect(&options.aws)?)

@@ -49,6 +49,28 @@ impl Source {
     }
 }
 
+/// The local paths among `sources`, in order.
+pub fn local_paths(sources: &[Source]) -> Vec<PathBuf> {
+    sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Local(path) => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `s3://` prefixes among `sources`, in order.
+pub fn s3_urls(sources: &[Source]) -> Vec<&str> {
+    sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::S3 { url } => Some(url.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// How to read the sources of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
