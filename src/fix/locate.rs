@@ -542,6 +542,19 @@ impl Locator<'_> {
         }
         let block = &rule.loc.bytes;
         let body = &text[block.clone()];
+        // The copies are of the declaration as it will be: the entries removed from it (their
+        // own edits, in the original) stay out of the copies too. A removal that cannot be
+        // planned fails for its own rule, and the plan is made again without it.
+        let mut removals: Vec<Edit> = Vec::new();
+        for (j, r) in self.sharing_decl(rule).filter(|(j, _)| *j != i) {
+            if !self.change(j).is_some_and(|c| c.remove) {
+                continue;
+            }
+            let Ok(p) = self.remove(j, r, text) else {
+                continue;
+            };
+            removals.extend(p.edits);
+        }
         let nl = newline(text);
         let indent = indent_of(text, block.start).to_owned();
         let taken = self.taken_names(rule);
@@ -551,9 +564,12 @@ impl Locator<'_> {
         let mut creates = Vec::new();
         for piece in rest {
             let mut relative: Vec<Edit> = Vec::new();
-            for e in piece_edits(rule, text, *piece)? {
+            for e in piece_edits(rule, text, *piece)?
+                .into_iter()
+                .chain(removals.iter().cloned())
+            {
                 if e.range.start < block.start || e.range.end > block.end {
-                    return Err("the ports are written outside the rule's block".to_owned());
+                    return Err("the rule's edits fall outside its block".to_owned());
                 }
                 relative.push(Edit {
                     file: e.file,
