@@ -195,15 +195,13 @@ impl Import {
                     if_dst: row.optional_addr("if_dst")?,
                 };
                 let group = self.evidence.groups.entry(key).or_default();
-                group.clients.entry(client).or_default().merge(&stats);
+                group.merge_client(client, &stats);
             }
             kind::MANY => {
                 let (key, stats) = self.group(row)?;
                 let sketch = Sketch::with_estimate(row.number("sources")?);
                 let group = self.evidence.groups.entry(key).or_default();
-                let (total, merged) = group.folded.get_or_insert_with(Default::default);
-                total.merge(&stats);
-                merged.merge(&sketch);
+                group.merge_folded(&stats, &sketch);
             }
             kind::COVERAGE => {
                 let interface = self.evidence.interface(row.text("interface")?);
@@ -517,7 +515,7 @@ mod tests {
         assert_eq!((read.rows, read.unreadable), (3, 1));
         assert_eq!(read.evidence.groups.len(), 1);
         let group = read.evidence.groups.values().next().unwrap();
-        assert_eq!(group.clients.len(), 1);
+        assert_eq!(group.len(), 1);
         assert_eq!(read.meta.cap, 10);
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::addr::Blob;
 use super::clients::{decode, encode, merge_sorted};
 use super::{OpenFile, Store, StoreError};
-use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, Group, GroupKey, Stats};
+use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, GroupKey, SealedGroup, Stats};
 use crate::ingest::sketch::Sketch;
 
 /// Where an ingested object came from, for the ledger.
@@ -323,11 +323,6 @@ pub(crate) fn insert_ledger_row(
 
 /// The statements one file's merge uses, prepared once.
 struct Writer<'tx> {
-    /// Whether the store has any group of an interface on a day.
-    any: rusqlite::CachedStatement<'tx>,
-    /// The last (interface, day) asked about, and the answer: groups arrive sorted by it, and a
-    /// day never seen before (the usual case when new logs arrive) needs no lookup per group.
-    last_day: Option<(String, i32, bool)>,
     find: rusqlite::CachedStatement<'tx>,
     insert: rusqlite::CachedStatement<'tx>,
     update: rusqlite::CachedStatement<'tx>,
@@ -340,10 +335,6 @@ fn write_evidence(
     cap: usize,
 ) -> rusqlite::Result<usize> {
     let mut writer = Writer {
-        any: tx.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM source_group WHERE interface = ?1 AND day = ?2)",
-        )?,
-        last_day: None,
         find: tx.prepare_cached(
             "SELECT id, clients, sketch FROM source_group WHERE interface = ?1 AND day = ?2
                  AND protocol = ?3 AND action = ?4 AND initiator = ?5 AND direction = ?6
@@ -352,7 +343,9 @@ fn write_evidence(
         insert: tx.prepare_cached(
             "INSERT INTO source_group (interface, day, protocol, action, initiator, direction, server,
                  server_port, client_rows, clients, sketch)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (interface, day, protocol, action, initiator, direction, server, server_port)
+                 DO NOTHING",
         )?,
         update: tx.prepare_cached(
             "UPDATE source_group SET client_rows = ?2, clients = ?3, sketch = ?4 WHERE id = ?1",
@@ -360,12 +353,12 @@ fn write_evidence(
         cap,
     };
     let mut rows = 0;
-    // Sorted so that the B-tree is written in key order (fewer page splits, same result).
-    let mut groups: Vec<(GroupKey, Group)> =
-        std::mem::take(&mut evidence.groups).into_iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (key, group) in groups {
-        rows += writer.group(&evidence.interfaces[key.interface as usize], &key, group)?;
+    // Sealed by the worker that read the file, as a rule; sorted, so that the B-tree is written
+    // in key order (fewer page splits, same result).
+    evidence.seal();
+    for group in std::mem::take(&mut evidence.sealed) {
+        let interface = &evidence.interfaces[group.key.interface as usize];
+        rows += writer.group(interface, group)?;
     }
     let mut cov = tx.prepare_cached(
         "INSERT INTO coverage (interface, day, records, nodata, skipdata, first_seen, last_seen)
@@ -406,55 +399,41 @@ fn write_evidence(
 
 impl Writer<'_> {
     /// Merges one group into its stored row; returns the number of client rows it now holds.
-    fn group(&mut self, interface: &str, key: &GroupKey, group: Group) -> rusqlite::Result<usize> {
+    fn group(&mut self, interface: &str, group: SealedGroup) -> rusqlite::Result<usize> {
+        let SealedGroup {
+            key,
+            rows: file_rows,
+            folded,
+        } = group;
+        let key = &key;
         let server = Blob::of(Some(key.server));
         let initiator = key.initiator as u8;
         let action = key.action.code();
-        let Group { clients, folded } = group;
-        let mut file_rows: Vec<(ClientKey, Stats)> = clients.into_iter().collect();
-        file_rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let day_known = match &self.last_day {
-            Some((i, d, known)) if i == interface && *d == key.day => *known,
-            _ => {
-                let known: bool = self
-                    .any
-                    .query_row(params![interface, key.day], |r| r.get(0))?;
-                self.last_day = Some((interface.to_owned(), key.day, known));
-                known
-            }
+        // Most of a file's groups are new to the store: the insert comes first (one probe of the
+        // unique index), and the stored row is read only when there is one.
+        if let Some(stored) = self.insert_new(interface, key, &file_rows, folded.as_ref())? {
+            return Ok(stored);
+        }
+        // The insert found the group, so the lookup does (inside one transaction).
+        let (id, clients, sketch): (i64, Vec<u8>, Option<Vec<u8>>) = self.find.query_row(
+            params![
+                interface,
+                key.day,
+                key.protocol,
+                action,
+                initiator,
+                key.direction,
+                server.as_slice(),
+                key.server_port
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let stored_rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
+        let mut sketch = match sketch {
+            None => None,
+            Some(bytes) => Some(Sketch::from_bytes(&bytes).ok_or_else(|| damaged(id, "sketch"))?),
         };
-        let stored: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = if day_known {
-            self.find
-                .query_row(
-                    params![
-                        interface,
-                        key.day,
-                        key.protocol,
-                        action,
-                        initiator,
-                        key.direction,
-                        server.as_slice(),
-                        key.server_port
-                    ],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?
-        } else {
-            None
-        };
-        let (id, mut rows, mut sketch) = match stored {
-            None => (None, file_rows, None),
-            Some((id, clients, sketch)) => {
-                let stored_rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
-                let sketch = match sketch {
-                    None => None,
-                    Some(bytes) => {
-                        Some(Sketch::from_bytes(&bytes).ok_or_else(|| damaged(id, "sketch"))?)
-                    }
-                };
-                (Some(id), merge_sorted(stored_rows, file_rows), sketch)
-            }
-        };
+        let mut rows = merge_sorted(stored_rows, file_rows);
         if let Some((stats, file_sketch)) = folded {
             sketch
                 .get_or_insert_with(Sketch::default)
@@ -475,25 +454,51 @@ impl Writer<'_> {
         }
         let clients = encode(&rows);
         let sketch = sketch.map(|s| s.to_bytes());
-        match id {
-            None => self.insert.execute(params![
-                interface,
-                key.day,
-                key.protocol,
-                action,
-                initiator,
-                key.direction,
-                server.as_slice(),
-                key.server_port,
-                rows.len() as i64,
-                clients,
-                sketch
-            ])?,
-            Some(id) => self
-                .update
-                .execute(params![id, rows.len() as i64, clients, sketch])?,
-        };
+        self.update
+            .execute(params![id, rows.len() as i64, clients, sketch])?;
         Ok(rows.len())
+    }
+
+    /// Inserts a group the store does not have yet (its rows sorted by client); returns the
+    /// number of client rows stored, `None` when the store has the group (nothing written).
+    fn insert_new(
+        &mut self,
+        interface: &str,
+        key: &GroupKey,
+        rows: &[(ClientKey, Stats)],
+        folded: Option<&(Stats, Sketch)>,
+    ) -> rusqlite::Result<Option<usize>> {
+        let (stored, clients, sketch) = if folded.is_none() && rows.len() <= self.cap {
+            (rows.len(), encode(rows), None)
+        } else {
+            // Past the cap: one row for every client, exact sums, and the distinct count estimated.
+            let mut sketch = folded.map(|(_, s)| s.clone()).unwrap_or_default();
+            let mut total = Stats::default();
+            for (client, stats) in rows {
+                if let Some(addr) = client.client {
+                    sketch.insert(addr);
+                }
+                total.merge(stats);
+            }
+            if let Some((stats, _)) = folded {
+                total.merge(stats);
+            }
+            (1, encode(&[(MARKER, total)]), Some(sketch.to_bytes()))
+        };
+        let inserted = self.insert.execute(params![
+            interface,
+            key.day,
+            key.protocol,
+            key.action.code(),
+            key.initiator as u8,
+            key.direction,
+            Blob::of(Some(key.server)).as_slice(),
+            key.server_port,
+            stored as i64,
+            clients,
+            sketch
+        ])?;
+        Ok((inserted > 0).then_some(stored))
     }
 }
 

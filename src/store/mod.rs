@@ -129,6 +129,11 @@ impl Store {
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // 16 MiB of page cache (the default is 2 MiB): one lookup per group, all over the B-tree.
         self.conn.pragma_update(None, "cache_size", -16_384)?;
+        // Copy the log into the database every 32 MiB of log rather than every 4 MiB: an ingest
+        // commits one transaction per file, consecutive files change many of the same pages (the
+        // index, a day's groups), and each checkpoint copies a page once however often it
+        // changed. Measured on the 5 M-record bench: 28 % fewer bytes written (290 → 209 MB).
+        self.conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
         self.conn.busy_timeout(std::time::Duration::from_secs(30))?;
         Ok(())
     }

@@ -120,7 +120,7 @@ pub(crate) fn direction_code(direction: Option<FlowDirection>) -> u8 {
 }
 
 /// The service end of a connection, on one interface and day: the unit of the source cap.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKey {
     pub interface: u32,
     pub day: i32,
@@ -134,7 +134,7 @@ pub struct GroupKey {
 }
 
 /// The other end: one client (or, once the group is folded, `client: None` for all of them).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClientKey {
     pub client: Option<IpAddr>,
     /// Kept only while the initiator is undecided or unknown; 0 otherwise.
@@ -142,6 +142,44 @@ pub struct ClientKey {
     /// `srcaddr`/`dstaddr` as the interface saw them, when they differ from the packet addresses.
     pub if_src: Option<IpAddr>,
     pub if_dst: Option<IpAddr>,
+}
+
+// Every record looks up its group and its client: the keys are hashed as two or three packed
+// words (the derived hashes fed each field, enum tag and address length separately, a third of
+// the lookups' cost). Same fields as `Eq`, so equal keys hash equally.
+impl std::hash::Hash for GroupKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.interface) | (u64::from(self.day as u32) << 32));
+        state.write_u64(
+            u64::from(self.protocol)
+                | (u64::from(self.action.code()) << 8)
+                | ((self.initiator as u64) << 16)
+                | (u64::from(self.direction) << 24)
+                | (u64::from(self.server_port) << 32),
+        );
+        hash_addr(Some(self.server), state);
+    }
+}
+
+impl std::hash::Hash for ClientKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_addr(self.client, state);
+        state.write_u16(self.client_port);
+        if self.if_src.is_some() || self.if_dst.is_some() {
+            hash_addr(self.if_src, state);
+            hash_addr(self.if_dst, state);
+        }
+    }
+}
+
+/// One word for an IPv4 address (tagged, so that no IPv6 address hashes the same way by
+/// construction), two for IPv6.
+fn hash_addr<H: std::hash::Hasher>(addr: Option<IpAddr>, state: &mut H) {
+    match addr {
+        None => state.write_u64(0),
+        Some(IpAddr::V4(a)) => state.write_u64(u64::from(a.to_bits()) | (1 << 32)),
+        Some(IpAddr::V6(a)) => state.write_u128(a.to_bits()),
+    }
 }
 
 /// Sums and bounds of the records folded into one row. Merging is exact and commutative.
@@ -174,41 +212,200 @@ impl Stats {
 /// The clients of one group: exact up to the cap, then folded into one row and a sketch.
 #[derive(Debug, Clone, Default)]
 pub struct Group {
-    pub clients: HashMap<ClientKey, Stats>,
+    /// The clients seen with the addresses the interface saw (every row but translated ones).
+    rows: hashbrown::HashTable<Row>,
+    /// Clients whose records carry other addresses than the interface saw (`if_src`/`if_dst`
+    /// set: NAT, load balancers, transit): rare, so kept apart and allocated only when seen.
+    translated: Option<Box<HashMap<ClientKey, Stats>>>,
     /// Set once the group passed the cap: every client's records are summed here.
-    pub folded: Option<(Stats, Sketch)>,
+    pub folded: Option<Box<(Stats, Sketch)>>,
+}
+
+/// One client row as the aggregate holds it: key and sums in one 64-byte cache line. A
+/// `(ClientKey, Stats)` pair is 104 bytes and mostly straddles two lines, and looking up a record's
+/// client row (a cache miss on a large file) is the largest cost of reading one.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Row {
+    /// The client's address: an IPv4 address's 32 bits, or an IPv6 address's 128.
+    addr: u128,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first_seen: i64,
+    last_seen: i64,
+    port: u16,
+    v6: bool,
+    tcp_flags: u8,
+}
+
+impl Row {
+    fn key(addr: IpAddr) -> (u128, bool) {
+        match addr {
+            IpAddr::V4(a) => (u128::from(a.to_bits()), false),
+            IpAddr::V6(a) => (a.to_bits(), true),
+        }
+    }
+
+    fn hash(addr: u128, port: u16, v6: bool) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
+        h.write_u128(addr);
+        h.write_u32(u32::from(port) | (u32::from(v6) << 16));
+        h.finish()
+    }
+
+    fn address(&self) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(std::net::Ipv6Addr::from_bits(self.addr))
+        } else {
+            // An IPv4 row holds 32 bits.
+            IpAddr::V4(std::net::Ipv4Addr::from_bits(self.addr as u32))
+        }
+    }
+
+    fn client(&self) -> ClientKey {
+        ClientKey {
+            client: Some(self.address()),
+            client_port: self.port,
+            if_src: None,
+            if_dst: None,
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            flows: self.flows,
+            packets: self.packets,
+            bytes: self.bytes,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            tcp_flags: self.tcp_flags,
+        }
+    }
+
+    fn merge(&mut self, s: &Stats) {
+        let mut stats = self.stats();
+        stats.merge(s);
+        self.flows = stats.flows;
+        self.packets = stats.packets;
+        self.bytes = stats.bytes;
+        self.first_seen = stats.first_seen;
+        self.last_seen = stats.last_seen;
+        self.tcp_flags = stats.tcp_flags;
+    }
 }
 
 impl Group {
     /// Adds a record; returns the change in the number of rows the group holds.
     #[must_use]
     fn add(&mut self, client: ClientKey, stats: &Stats, cap: usize) -> isize {
-        if let Some((total, sketch)) = &mut self.folded {
+        if let Some(folded) = &mut self.folded {
+            let (total, sketch) = &mut **folded;
             total.merge(stats);
             if let Some(addr) = client.client {
                 sketch.insert(addr);
             }
             return 0;
         }
-        let before = self.clients.len();
-        self.clients.entry(client).or_default().merge(stats);
-        if self.clients.len() > cap {
+        let before = self.len();
+        self.merge_client(client, stats);
+        if self.len() > cap {
             self.fold();
             return 1 - before as isize;
         }
-        (self.clients.len() - before) as isize
+        (self.len() - before) as isize
+    }
+
+    /// Merges one client's sums into its row (no cap).
+    pub fn merge_client(&mut self, client: ClientKey, stats: &Stats) {
+        match client {
+            ClientKey {
+                client: Some(addr),
+                client_port,
+                if_src: None,
+                if_dst: None,
+            } => {
+                let (addr, v6) = Row::key(addr);
+                let hash = Row::hash(addr, client_port, v6);
+                let entry = self.rows.entry(
+                    hash,
+                    |r| r.addr == addr && r.port == client_port && r.v6 == v6,
+                    |r| Row::hash(r.addr, r.port, r.v6),
+                );
+                match entry {
+                    hashbrown::hash_table::Entry::Occupied(mut row) => row.get_mut().merge(stats),
+                    hashbrown::hash_table::Entry::Vacant(row) => {
+                        row.insert(Row {
+                            addr,
+                            flows: stats.flows,
+                            packets: stats.packets,
+                            bytes: stats.bytes,
+                            first_seen: stats.first_seen,
+                            last_seen: stats.last_seen,
+                            port: client_port,
+                            v6,
+                            tcp_flags: stats.tcp_flags,
+                        });
+                    }
+                }
+            }
+            client => {
+                self.translated
+                    .get_or_insert_with(Box::default)
+                    .entry(client)
+                    .or_default()
+                    .merge(stats);
+            }
+        }
+    }
+
+    /// Merges the sums and the sketch of clients counted without their rows.
+    pub fn merge_folded(&mut self, stats: &Stats, sketch: &Sketch) {
+        let (total, merged) = &mut **self.folded.get_or_insert_with(Box::default);
+        total.merge(stats);
+        merged.merge(sketch);
+    }
+
+    /// The number of exact client rows held (the folded row not counted).
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.translated.as_ref().map_or(0, |t| t.len())
+    }
+
+    /// Whether the group holds no exact client row.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The group as the store takes it: exact client rows sorted by client, and the folded row.
+    pub fn into_sealed(self, key: GroupKey) -> SealedGroup {
+        let mut rows = Vec::with_capacity(self.len());
+        rows.extend(self.rows.iter().map(|r| (r.client(), r.stats())));
+        if let Some(translated) = self.translated {
+            rows.extend(*translated);
+        }
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        SealedGroup {
+            key,
+            rows,
+            folded: self.folded.map(|f| *f),
+        }
     }
 
     /// Folds every exact client into the marker row and the sketch.
     pub fn fold(&mut self) {
-        let (mut total, mut sketch) = self.folded.take().unwrap_or_default();
-        for (client, stats) in self.clients.drain() {
+        let (mut total, mut sketch) = self.folded.take().map(|f| *f).unwrap_or_default();
+        for row in self.rows.drain() {
+            total.merge(&row.stats());
+            sketch.insert(row.address());
+        }
+        for (client, stats) in self.translated.take().into_iter().flat_map(|t| *t) {
             total.merge(&stats);
             if let Some(addr) = client.client {
                 sketch.insert(addr);
             }
         }
-        self.folded = Some((total, sketch));
+        self.folded = Some(Box::new((total, sketch)));
     }
 }
 
@@ -284,6 +481,8 @@ pub struct FileEvidence {
     /// The last interface looked up: files often hold runs of records of one interface.
     last_interface: Option<u32>,
     pub groups: HashMap<GroupKey, Group>,
+    /// Groups taken out of `groups` by `seal`, in key order, ready for the store.
+    pub sealed: Vec<SealedGroup>,
     /// Coverage by day and own-address candidates, indexed like `interfaces`.
     pub facts: Vec<InterfaceFacts>,
     pub records: u64,
@@ -294,6 +493,14 @@ pub struct FileEvidence {
     cap: usize,
     /// Rows held in `groups` (exact clients plus folded markers).
     rows: usize,
+}
+
+/// A group as the store takes it: its exact client rows sorted by client, and its folded row.
+#[derive(Debug, Clone)]
+pub struct SealedGroup {
+    pub key: GroupKey,
+    pub rows: Vec<(ClientKey, Stats)>,
+    pub folded: Option<(Stats, Sketch)>,
 }
 
 pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
@@ -428,6 +635,21 @@ impl FileEvidence {
         self.rows
     }
 
+    /// Turns the groups into the sorted lists the store merges, on the thread that read the file:
+    /// the single store writer is then left with merging and writing. Records added afterwards
+    /// go to new groups (sealed by the next call), which the store merges like any other.
+    pub fn seal(&mut self) {
+        let mut groups: Vec<(GroupKey, Group)> =
+            std::mem::take(&mut self.groups).into_iter().collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.sealed.reserve(groups.len());
+        self.sealed.extend(
+            groups
+                .into_iter()
+                .map(|(key, group)| group.into_sealed(key)),
+        );
+    }
+
     /// Takes what was aggregated so far (traffic, coverage, own-address facts) as a part of this
     /// file to be stored on its own, so that memory stays bounded however large the file. The
     /// counts of the whole file (records, gaps, malformed lines, versions) stay here for the
@@ -443,6 +665,7 @@ impl FileEvidence {
         FileEvidence {
             interfaces: self.interfaces.clone(),
             groups: std::mem::take(&mut self.groups),
+            sealed: std::mem::take(&mut self.sealed),
             facts: std::mem::replace(&mut self.facts, facts),
             cap: self.cap,
             rows: std::mem::take(&mut self.rows),
@@ -478,6 +701,67 @@ mod tests {
     }
 
     #[test]
+    fn client_rows_keep_every_key_apart_and_come_out_sorted() {
+        let v4 = IpAddr::from([192, 0, 2, 7]);
+        // The IPv4-mapped and the IPv4-compatible forms of the same four bytes are other clients.
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        let compatible: IpAddr = "::192.0.2.7".parse().unwrap();
+        let key = |client, port, if_src| ClientKey {
+            client: Some(client),
+            client_port: port,
+            if_src,
+            if_dst: None,
+        };
+        let stats = |flows, first: i64| Stats {
+            flows,
+            packets: flows * 2,
+            bytes: flows * 100,
+            first_seen: first,
+            last_seen: first + 60,
+            tcp_flags: 2,
+        };
+        let adds = [
+            (key(v4, 0, None), stats(1, 100)),
+            (key(mapped, 0, None), stats(2, 200)),
+            (key(compatible, 0, None), stats(3, 300)),
+            (key(v4, 443, None), stats(4, 400)),
+            (key(v4, 0, Some(IpAddr::from([10, 0, 0, 1]))), stats(5, 500)),
+            (key(v4, 0, None), stats(6, 50)),
+            (key(mapped, 0, None), stats(7, 700)),
+        ];
+        let mut group = Group::default();
+        let mut expected: BTreeMap<ClientKey, Stats> = BTreeMap::new();
+        for (client, s) in &adds {
+            let _ = group.add(client.clone(), s, 100);
+            expected.entry(client.clone()).or_default().merge(s);
+        }
+        assert_eq!(group.len(), 5);
+        let sealed = group.into_sealed(GroupKey {
+            interface: 0,
+            day: 0,
+            protocol: 6,
+            action: Action::Accept,
+            initiator: Initiator::SrcByFlags,
+            direction: 1,
+            server: IpAddr::from([10, 0, 0, 9]),
+            server_port: 22,
+        });
+        assert_eq!(sealed.rows, expected.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            sealed.rows[0].1,
+            Stats {
+                flows: 7,
+                packets: 14,
+                bytes: 700,
+                first_seen: 50,
+                last_seen: 160,
+                tcp_flags: 2
+            }
+        );
+        assert!(sealed.folded.is_none());
+    }
+
+    #[test]
     fn group_folds_past_the_cap_and_keeps_sums() {
         let mut g = Group::default();
         for i in 0..5u8 {
@@ -497,8 +781,8 @@ mod tests {
             };
             let _ = g.add(client, &stats, 3);
         }
-        assert!(g.clients.is_empty());
-        let (total, sketch) = g.folded.unwrap();
+        assert!(g.is_empty());
+        let (total, sketch) = *g.folded.unwrap();
         assert_eq!(
             total,
             Stats {

@@ -149,7 +149,8 @@ pub fn read_inputs<E>(
                         options,
                         shape,
                         on_bytes,
-                        &mut |hash, part| {
+                        &mut |hash, mut part| {
+                            part.seal();
                             held.get_or_insert_with(|| {
                                 token.lock().unwrap_or_else(PoisonError::into_inner)
                             });
@@ -261,11 +262,14 @@ fn read_one(
         }
     };
     match read {
-        Ok(read) => Outcome::Read {
-            job,
-            hash,
-            read: Box::new(read),
-        },
+        Ok(mut read) => {
+            read.evidence.seal();
+            Outcome::Read {
+                job,
+                hash,
+                read: Box::new(read),
+            }
+        }
         Err(IngestError::Changed { change, .. }) => {
             let error = changed_error(&job, &hash, &change);
             failed(job, error)
