@@ -21,6 +21,11 @@ The traffic (per record, approximately):
 About 200 interfaces with Zipf-like weights; the busiest few are public, load-balancer-like ENIs
 whose clients come from a pool of 400,000 public addresses (Zipf skew); internal ENIs see a small
 pool of 10.x addresses. Timestamps cover 3 days from 2026-10-01 00:00 UTC in 60-second intervals.
+
+`--profile flat` (the low-skew set) draws from the same kinds of traffic without the skew: 1,000
+interfaces of equal weight, a fifth of them public, every public client equally likely (the pool
+is 400,000 addresses), internal ENIs with 20 to 200 clients each, also equally likely. It holds
+many more distinct (interface, server, client) rows per record: the aggregate's worst case.
 """
 
 from __future__ import annotations
@@ -95,10 +100,19 @@ def public_ip(rng: random.Random) -> str:
         return f"{a}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"
 
 
+# The two data sets: (interfaces, load-balancer ENIs, other public ENIs, Zipf exponents of the
+# interfaces, of the public clients and of the internal clients, internal pool sizes).
+PROFILES = {
+    "skewed": (N_INTERFACES, N_PUBLIC_BUSY, N_PUBLIC_OTHER, 1.15, 0.85, 1.0, (3, 40)),
+    "flat": (1000, 120, 80, 0.0, 0.0, 0.0, (20, 200)),
+}
+
+
 class World:
     """Interfaces, address pools and per-interface line fragments, derived from the seed alone."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, profile: str = "skewed") -> None:
+        n_ifaces, n_busy, n_other, s_iface, s_public, s_internal, pool_sizes = PROFILES[profile]
         rng = random.Random(f"world-{seed}")
         self.public_pool = []
         seen = set()
@@ -107,7 +121,7 @@ class World:
             if ip not in seen:
                 seen.add(ip)
                 self.public_pool.append(ip)
-        self.public_cum = zipf_cum(PUBLIC_POOL, 0.85)
+        self.public_cum = zipf_cum(PUBLIC_POOL, s_public)
         # Remote services the interfaces call (443 APIs, 53 resolvers).
         self.remote_443 = [public_ip(rng) for _ in range(300)]
         self.remote_443_cum = zipf_cum(len(self.remote_443), 1.1)
@@ -117,18 +131,18 @@ class World:
         subnets = [(vpcs[i % 3], f"subnet-{rand_hex(rng, 17)}", AZS[i % 3], i % 3) for i in range(12)]
         self.ifaces = []
         used = set()
-        for i in range(N_INTERFACES):
+        for i in range(n_ifaces):
             vpc, subnet, az, vi = subnets[rng.randrange(len(subnets))]
             while True:
                 ip = f"10.{vi}.{rng.randint(0, 255)}.{rng.randint(4, 254)}"
                 if ip not in used:
                     used.add(ip)
                     break
-            if i < N_PUBLIC_BUSY:
+            if i < n_busy:
                 kind = "lb"
                 ports = [(443, 0.85), (80, 0.15)]
                 instance = "-"
-            elif i < N_PUBLIC_BUSY + N_PUBLIC_OTHER:
+            elif i < n_busy + n_other:
                 kind = "public"
                 ports = [(22, 0.7), (443, 0.3)]
                 instance = f"i-{rand_hex(rng, 17)}"
@@ -152,17 +166,17 @@ class World:
         iface_ips = [f["ip"] for f in self.ifaces]
         for f in self.ifaces:
             if f["kind"] == "internal":
-                n = rng.randint(3, 40)
+                n = rng.randint(*pool_sizes)
                 pool = rng.sample(iface_ips, min(n, len(iface_ips)))
                 pool += [f"10.{rng.randint(0, 2)}.{rng.randint(0, 255)}.{rng.randint(4, 254)}" for _ in range(rng.randint(0, 10))]
                 pool = [p for p in pool if p != f["ip"]]
                 f["clients"] = pool
-                f["clients_cum"] = zipf_cum(len(pool), 1.0)
+                f["clients_cum"] = zipf_cum(len(pool), s_internal)
             # Line fragments.
             f["head"] = f"5 {f['account']} {f['eni']} "
             f["mid"] = f" OK {f['vpc']} {f['subnet']} {f['instance']} "
             f["loc"] = f" {REGION} {f['az']} - - "
-        self.iface_cum = zipf_cum(N_INTERFACES, 1.15)
+        self.iface_cum = zipf_cum(n_ifaces, s_iface)
         # Packets/bytes pools ("packets bytes" strings): small requests, larger responses.
         prng = random.Random(f"sizes-{seed}")
         self.req_sizes = []
@@ -177,18 +191,18 @@ class World:
 WORLD: World | None = None
 
 
-def world(seed: int) -> World:
+def world(seed: int, profile: str) -> World:
     global WORLD
-    if WORLD is None or WORLD.seed != seed:
-        WORLD = World(seed)
-        WORLD.seed = seed
+    if WORLD is None or (WORLD.seed, WORLD.profile) != (seed, profile):
+        WORLD = World(seed, profile)
+        WORLD.seed, WORLD.profile = seed, profile
     return WORLD
 
 
-def gen_file(args: tuple[int, int, int, int, int, str]) -> dict:
+def gen_file(args: tuple[int, int, int, int, int, str, str]) -> dict:
     """Write one file; returns its counts."""
-    seed, index, first, count, total, path = args
-    w = world(seed)
+    seed, index, first, count, total, path, profile = args
+    w = world(seed, profile)
     rng = random.Random(f"file-{seed}-{index}")
     rnd = rng.random
     ifaces = w.ifaces
@@ -304,6 +318,8 @@ def main() -> int:
     ap.add_argument("--per-file", type=int, default=int(os.environ.get("PER_FILE", 500_000)))
     ap.add_argument("--seed", type=int, default=int(os.environ.get("SEED", 1)))
     ap.add_argument("--out", required=True, help="directory for the files and manifest.json")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default=os.environ.get("PROFILE", "skewed"),
+                    help="skewed (default) or flat: the low-skew set")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--force", action="store_true", help="regenerate even when the cache matches")
     a = ap.parse_args()
@@ -313,6 +329,8 @@ def main() -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     params = {"records": a.records, "per_file": a.per_file, "seed": a.seed, "generator": GENERATOR_VERSION}
+    if a.profile != "skewed":  # the skewed set's parameters (and cached files) predate profiles
+        params["profile"] = a.profile
     manifest_path = out / "manifest.json"
     if not a.force and manifest_path.exists():
         try:
@@ -330,9 +348,10 @@ def main() -> int:
     tasks = []
     for i in range(n_files):
         first = i * a.per_file
-        tasks.append((a.seed, i, first, min(a.per_file, a.records - first), a.records, str(out / f"flows-{i:04d}.log.gz")))
+        tasks.append((a.seed, i, first, min(a.per_file, a.records - first), a.records,
+                      str(out / f"flows-{i:04d}.log.gz"), a.profile))
     t = time.monotonic()
-    world(a.seed)  # built once here; forked workers inherit it
+    world(a.seed, a.profile)  # built once here; forked workers inherit it
     if a.jobs > 1 and n_files > 1:
         with Pool(min(a.jobs, n_files)) as pool:
             results = pool.map(gen_file, tasks, chunksize=1)

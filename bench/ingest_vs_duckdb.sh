@@ -3,12 +3,15 @@
 # one core) and DuckDB (read_csv + GROUP BY into a database file, same thread count), on the same
 # synthetic gzip'd v5 flow logs. Prints a markdown table and the ratios to the targets.
 #
-#   bench/ingest_vs_duckdb.sh [--records N] [--per-file N] [--threads N] [--repeat N] [--skip-build]
+#   bench/ingest_vs_duckdb.sh [--records N] [--per-file N] [--profile skewed|flat] [--threads N]
+#                             [--repeat N] [--skip-build]
 #
-# Environment (the flags win): RECORDS (5000000), PER_FILE (500000), THREADS (2), REPEAT (1: runs
-# per tool, the fastest is kept), SEED (1), BENCH_DATA (bench/.data: generated files, reused while
-# the parameters and the generator are unchanged), BENCH_VENV (bench/.venv: Python venv holding
-# duckdb), TIGHTEN (a tighten binary to use instead of building one), SKIP_BUILD=1.
+# Environment (the flags win): RECORDS (5000000), PER_FILE (500000), PROFILE (skewed; flat is the
+# low-skew set, see gen_flowlogs.py), THREADS (2), REPEAT (1: runs per tool, the fastest is kept),
+# SEED (1), BENCH_DATA (bench/.data: generated files, reused while the parameters and the
+# generator are unchanged), BENCH_VENV (bench/.venv: Python venv holding duckdb), TIGHTEN (a
+# tighten binary to use instead of building one), SKIP_BUILD=1, BENCH_RESULT (a file to append
+# one tab-separated line of the figures to, for bench/ingest_scaling.sh).
 #
 # Needs: python3 (with venv and pip), cargo, gzip, taskset, GNU time (/usr/bin/time; Debian package
 # `time`, installed with apt-get when missing and running as root).
@@ -25,12 +28,14 @@ SEED=${SEED:-1}
 BENCH_DATA=${BENCH_DATA:-$HERE/.data}
 BENCH_VENV=${BENCH_VENV:-$HERE/.venv}
 SKIP_BUILD=${SKIP_BUILD:-0}
+PROFILE=${PROFILE:-skewed}
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
         --records) RECORDS=$2; shift 2 ;;
         --per-file) PER_FILE=$2; shift 2 ;;
+        --profile) PROFILE=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
         --repeat) REPEAT=$2; shift 2 ;;
         --skip-build) SKIP_BUILD=1; shift ;;
@@ -62,8 +67,13 @@ fi
 DUCKDB_VERSION=$("$BENCH_VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')
 
 # --- data --------------------------------------------------------------------------------------
-DATA="$BENCH_DATA/r$RECORDS-p$PER_FILE-s$SEED"
-python3 "$HERE/gen_flowlogs.py" --records "$RECORDS" --per-file "$PER_FILE" --seed "$SEED" --out "$DATA"
+case $PROFILE in
+    skewed) DATA="$BENCH_DATA/r$RECORDS-p$PER_FILE-s$SEED" ;;
+    flat) DATA="$BENCH_DATA/r$RECORDS-p$PER_FILE-s$SEED-flat" ;;
+    *) die "unknown profile: $PROFILE (skewed or flat)" ;;
+esac
+python3 "$HERE/gen_flowlogs.py" --records "$RECORDS" --per-file "$PER_FILE" --seed "$SEED" \
+    --profile "$PROFILE" --out "$DATA"
 mapfile -t FILES < <(python3 -c 'import json,sys; [print(sys.argv[1] + "/" + f) for f in json.load(open(sys.argv[1] + "/manifest.json"))["files"]]' "$DATA")
 read -r GEN_RECORDS GEN_OK GEN_NODATA GEN_SKIPDATA UNCOMPRESSED < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1] + "/manifest.json"))["counts"]; print(c["records"], c["ok"], c["nodata"], c["skipdata"], c["text_bytes"])' "$DATA")
 
@@ -158,11 +168,16 @@ print(f"- tighten wall / zcat (1 core) wall: {t / z:.2f}x (target <= 1.0x: {ok(t
 print(f"- tighten peak RSS: {t_rss:.0f} MB (target <= 200 MB: {ok(t_rss <= 200)})")
 EOF
 cat <<EOF
-- data: $GEN_RECORDS records ($GEN_OK OK, $GEN_NODATA NODATA, $GEN_SKIPDATA SKIPDATA) in ${#FILES[@]} files, $((COMPRESSED / 1048576)) MiB gzip'd, $((UNCOMPRESSED / 1048576)) MiB as text
+- data ($PROFILE): $GEN_RECORDS records ($GEN_OK OK, $GEN_NODATA NODATA, $GEN_SKIPDATA SKIPDATA) in ${#FILES[@]} files, $((COMPRESSED / 1048576)) MiB gzip'd, $((UNCOMPRESSED / 1048576)) MiB as text
 - CPU seconds (user + sys): zcat $ZCAT_CPU, DuckDB $DUCK_CPU, tighten $TIGHTEN_CPU; DuckDB's own time inside Python: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$WORK/DUCK.out")s
 - stored: DuckDB $DUCK_ROWS aggregate rows ($((DUCK_DB_SIZE / 1048576)) MiB file); tighten $T_ROWS evidence rows ($((TIGHTEN_DB_SIZE / 1048576)) MiB), $T_RECORDS records, $T_NODATA NODATA, $T_SKIPDATA SKIPDATA, $T_MALFORMED malformed
 - load average before the runs: $LOAD_BEFORE; $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)); $("$TIGHTEN_BIN" --version); DuckDB $DUCKDB_VERSION; $(gzip --version | head -n 1); MB = MiB
 EOF
+
+if [ -n "${BENCH_RESULT:-}" ]; then
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PROFILE" "$GEN_RECORDS" "$ZCAT_WALL" "$DUCK_WALL" \
+        "$DUCK_RSS" "$TIGHTEN_WALL" "$TIGHTEN_RSS" "$TIGHTEN_CPU" "$T_ROWS" >>"$BENCH_RESULT"
+fi
 
 fail=0
 if [ "$T_RECORDS" != "$GEN_OK" ]; then
