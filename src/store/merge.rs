@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::addr::Blob;
-use super::clients::{decode, encode, merge_sorted};
+use super::clients::{decode, encode, merge_encoded, merge_sorted};
 use super::{OpenFile, Store, StoreError};
 use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, GroupKey, SealedGroup, Stats};
 use crate::ingest::sketch::Sketch;
@@ -414,8 +414,10 @@ impl Writer<'_> {
         if let Some(stored) = self.insert_new(interface, key, &file_rows, folded.as_ref())? {
             return Ok(stored);
         }
-        // The insert found the group, so the lookup does (inside one transaction).
-        let (id, clients, sketch): (i64, Vec<u8>, Option<Vec<u8>>) = self.find.query_row(
+        // The insert found the group, so the lookup does (inside one transaction). A group under
+        // the cap on both sides is merged in its encoded form, read in place.
+        let cap = self.cap;
+        let stored = self.find.query_row(
             params![
                 interface,
                 key.day,
@@ -426,8 +428,36 @@ impl Writer<'_> {
                 server.as_slice(),
                 key.server_port
             ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                let id: i64 = r.get(0)?;
+                let clients = r.get_ref(1)?.as_blob()?;
+                let sketch: Option<Vec<u8>> = r.get(2)?;
+                if sketch.is_none() && folded.is_none() {
+                    let (merged, n) = merge_encoded(clients, &file_rows)
+                        .ok_or_else(|| damaged(id, "client list"))?;
+                    if n <= cap {
+                        return Ok(Stored::Merged { id, merged, n });
+                    }
+                }
+                Ok(Stored::Whole {
+                    id,
+                    clients: clients.to_vec(),
+                    sketch,
+                })
+            },
         )?;
+        let (id, clients, sketch) = match stored {
+            Stored::Merged { id, merged, n } => {
+                self.update
+                    .execute(params![id, n as i64, merged, None::<Vec<u8>>])?;
+                return Ok(n);
+            }
+            Stored::Whole {
+                id,
+                clients,
+                sketch,
+            } => (id, clients, sketch),
+        };
         let stored_rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
         let mut sketch = match sketch {
             None => None,
@@ -500,6 +530,20 @@ impl Writer<'_> {
         ])?;
         Ok((inserted > 0).then_some(stored))
     }
+}
+
+/// A stored group as the writer read it: merged with the file's rows already, or as it is.
+enum Stored {
+    Merged {
+        id: i64,
+        merged: Vec<u8>,
+        n: usize,
+    },
+    Whole {
+        id: i64,
+        clients: Vec<u8>,
+        sketch: Option<Vec<u8>>,
+    },
 }
 
 /// The row that stands for every client of a folded group.
