@@ -144,9 +144,9 @@ pub struct ClientKey {
     pub if_dst: Option<IpAddr>,
 }
 
-// Every record looks up its group and its client: the keys are hashed as two or three packed
-// words (the derived hashes fed each field, enum tag and address length separately, a third of
-// the lookups' cost). Same fields as `Eq`, so equal keys hash equally.
+// Every record looks up its group: the keys are hashed as a few packed words (the derived
+// hashes fed each field, enum tag and address length separately). Same fields as `Eq`, so equal
+// keys hash equally.
 impl std::hash::Hash for GroupKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(u64::from(self.interface) | (u64::from(self.day as u32) << 32));
