@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use common::view::{DAYS, Flow, allowed, view};
+use common::view::{DAYS, Flow, allowed, plan_fixes, view};
 use proptest::prelude::*;
 use tighten::analysis::evidence::{Window, analyse};
 use tighten::analysis::{self, Config};
@@ -29,28 +29,7 @@ fn plan(
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let opts = LoadOptions::default();
-    let mut loaded = terraform::load(dir.path(), &opts).unwrap();
-    let mut groups = Vec::new();
-    for g in &mut loaded.model.groups {
-        g.deployed_id = Some(g.address.name.clone());
-        groups.push(Box::leak(g.address.name.clone().into_boxed_str()) as &str);
-    }
-    let v = view(&groups, flows);
-    let window = Window::choose(None, None, &v);
-    let facts = analyse(&loaded.model, &v, window);
-    let outcome = analysis::lint(&loaded, config, Some(&facts), (2026, 11, 1));
-    let p = fix::plan(&fix::Inputs {
-        loaded: &loaded,
-        dir: dir.path(),
-        load_options: &opts,
-        state: None,
-        outcome: &outcome,
-        config,
-        view: &v,
-        window,
-        only: None,
-    });
+    let (loaded, p) = plan_fixes(dir.path(), flows, config);
     (dir, loaded, p)
 }
 

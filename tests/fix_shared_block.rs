@@ -6,12 +6,10 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use common::view::{Flow, view};
-use tighten::analysis::evidence::{Window, analyse};
-use tighten::analysis::{self, CheckCode, Config};
+use common::view::{Flow, plan_fixes};
+use tighten::analysis::{CheckCode, Config};
 use tighten::fix;
 use tighten::store::evidence::Role;
-use tighten::terraform::{self, LoadOptions};
 
 fn flow(port: u16, src: [u8; 4]) -> Flow {
     Flow {
@@ -30,29 +28,10 @@ fn plan(tf: &str, flows: &[Flow]) -> (String, Vec<Vec<CheckCode>>, Vec<fix::Note
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("main.tf");
     std::fs::write(&path, tf).unwrap();
-    let opts = LoadOptions::default();
-    let mut loaded = terraform::load(dir.path(), &opts).unwrap();
-    for g in &mut loaded.model.groups {
-        g.deployed_id = Some(g.address.name.clone());
-    }
-    let v = view(&["g"], flows);
-    let window = Window::choose(None, None, &v);
-    let facts = analyse(&loaded.model, &v, window);
     let mut config = Config::default();
     config.evidence.min_days = 1;
     config.evidence.max_fill_percent = 100;
-    let outcome = analysis::lint(&loaded, &config, Some(&facts), (2026, 11, 1));
-    let p = fix::plan(&fix::Inputs {
-        loaded: &loaded,
-        dir: dir.path(),
-        load_options: &opts,
-        state: None,
-        outcome: &outcome,
-        config: &config,
-        view: &v,
-        window,
-        only: None,
-    });
+    let (_, p) = plan_fixes(dir.path(), flows, &config);
     let edited = p
         .edited
         .get(&path)

@@ -111,3 +111,36 @@ pub fn allowed(model: &tighten::model::Model, f: &Flow) -> bool {
             }
     })
 }
+
+/// Loads the Terraform in `dir`, links every group `aws_security_group.NAME` to the deployed id
+/// `NAME`, and plans the fixes of the evidence checks on `flows`, as `tighten fix` does.
+pub fn plan_fixes(
+    dir: &std::path::Path,
+    flows: &[Flow],
+    config: &tighten::analysis::Config,
+) -> (tighten::terraform::Loaded, tighten::fix::Plan) {
+    use tighten::analysis::evidence::{Window, analyse};
+    let opts = tighten::terraform::LoadOptions::default();
+    let mut loaded = tighten::terraform::load(dir, &opts).unwrap();
+    let mut groups = Vec::new();
+    for g in &mut loaded.model.groups {
+        g.deployed_id = Some(g.address.name.clone());
+        groups.push(Box::leak(g.address.name.clone().into_boxed_str()) as &str);
+    }
+    let v = view(&groups, flows);
+    let window = Window::choose(None, None, &v);
+    let facts = analyse(&loaded.model, &v, window);
+    let outcome = tighten::analysis::lint(&loaded, config, Some(&facts), (2026, 11, 1));
+    let plan = tighten::fix::plan(&tighten::fix::Inputs {
+        loaded: &loaded,
+        dir,
+        load_options: &opts,
+        state: None,
+        outcome: &outcome,
+        config,
+        view: &v,
+        window,
+        only: None,
+    });
+    (loaded, plan)
+}
