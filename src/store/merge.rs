@@ -471,15 +471,7 @@ impl Writer<'_> {
             rows.push((MARKER, stats));
         }
         if sketch.is_some() || rows.len() > self.cap {
-            // Past the cap: one row for every client, exact sums, and the distinct count estimated.
-            let sketch = sketch.get_or_insert_with(Sketch::default);
-            let mut total = Stats::default();
-            for (client, stats) in &rows {
-                if let Some(addr) = client.client {
-                    sketch.insert(addr);
-                }
-                total.merge(stats);
-            }
+            let total = fold(&rows, sketch.get_or_insert_with(Sketch::default));
             rows = vec![(MARKER, total)];
         }
         let clients = encode(&rows);
@@ -501,15 +493,8 @@ impl Writer<'_> {
         let (stored, clients, sketch) = if folded.is_none() && rows.len() <= self.cap {
             (rows.len(), encode(rows), None)
         } else {
-            // Past the cap: one row for every client, exact sums, and the distinct count estimated.
             let mut sketch = folded.map(|(_, s)| s.clone()).unwrap_or_default();
-            let mut total = Stats::default();
-            for (client, stats) in rows {
-                if let Some(addr) = client.client {
-                    sketch.insert(addr);
-                }
-                total.merge(stats);
-            }
+            let mut total = fold(rows, &mut sketch);
             if let Some((stats, _)) = folded {
                 total.merge(stats);
             }
@@ -544,6 +529,19 @@ enum Stored {
         clients: Vec<u8>,
         sketch: Option<Vec<u8>>,
     },
+}
+
+/// A group past the cap: one row for every client with exact sums, the distinct count estimated
+/// by the sketch the clients are added to.
+fn fold(rows: &[(ClientKey, Stats)], sketch: &mut Sketch) -> Stats {
+    let mut total = Stats::default();
+    for (client, stats) in rows {
+        if let Some(addr) = client.client {
+            sketch.insert(addr);
+        }
+        total.merge(stats);
+    }
+    total
 }
 
 /// The row that stands for every client of a folded group.
