@@ -273,7 +273,7 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     ingest_flows(&db);
     let before = run(&db, &["evidence", "--format", "csv"]).1;
     {
-        // Make it a version-1 store: the tables and columns of versions 2 to 5 did not exist then.
+        // Make it a version-1 store: the tables and columns of versions 2 to 6 did not exist then.
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP TABLE observation; DROP TABLE run_finding; DROP TABLE run;
@@ -281,6 +281,7 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
              ALTER TABLE ledger DROP COLUMN counted_bytes;
              ALTER TABLE ledger DROP COLUMN counted_hash;
              DROP TABLE cloudwatch_stream; DROP TABLE cloudwatch_event; DROP TABLE flow_log_format;
+             DROP TABLE client_run;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -290,7 +291,7 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let tables: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'observation'",

@@ -1,5 +1,5 @@
-//! A process killed with SIGKILL in the middle of an ingest leaves the store as if the file being
-//! written had never started; rerunning completes it, and the evidence equals a clean run's.
+//! A process killed with SIGKILL in the middle of an ingest leaves the store as if the files of the
+//! open batch had never started; rerunning completes it, and the evidence equals a clean run's.
 
 mod common;
 
@@ -43,7 +43,8 @@ fn sigkill_mid_ingest_then_rerun_equals_a_clean_run() {
 
     let crashed = dir.path().join("crashed.db");
     let mut child = Command::new(&bin)
-        // Small parts: the kill also lands while a file's transaction spans several parts.
+        // Small parts: the kill also lands while a file's savepoint spans several parts. Short
+        // batches: the kill lands after some have been committed, whatever the machine's speed.
         .args([
             "ingest",
             "flow-logs",
@@ -52,6 +53,8 @@ fn sigkill_mid_ingest_then_rerun_equals_a_clean_run() {
             "1",
             "--part-rows",
             "2000",
+            "--commit-interval",
+            "0.05",
             "--db",
         ])
         .arg(&crashed)

@@ -379,7 +379,7 @@ fn a_newer_store_is_refused_untouched() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "the evidence store has schema version 99, newer than this tighten understands (5)"
+            "the evidence store has schema version 99, newer than this tighten understands (6)"
         ),
         "{}",
         stderr(&out)
@@ -476,4 +476,24 @@ fn a_closed_pipe_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_bad_commit_interval_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let out = tighten()
+        .args(["ingest", "flow-logs", "--commit-interval=-1", "--db"])
+        .arg(&db)
+        .arg(testdata("flow-logs/obsrvbl/v5_file.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("'-1' is not a number of seconds from 0 to 3600 (0: commit every file)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.exists());
 }

@@ -59,12 +59,43 @@ fn rec_strategy() -> impl Strategy<Value = Rec> {
         )
 }
 
+/// Connections to a few busy endpoints from many clients: groups that many files touch, so that
+/// runs form, merge and fold.
+fn busy_rec_strategy() -> impl Strategy<Value = Rec> {
+    (
+        0..2usize,
+        0..60u8,
+        prop::sample::select(vec![22u16, 443]),
+        prop::sample::select(vec![None, Some(0u8), Some(2), Some(18)]),
+        prop::sample::select(vec!["ingress", "-"]),
+        (0..2i64, 1..100u64),
+    )
+        .prop_map(
+            |(iface, remote, port, flags, direction, (day, packets))| Rec {
+                interface: format!("eni-{iface}"),
+                src: format!("198.51.100.{remote}"),
+                dst: format!("10.0.0.{}", iface + 1),
+                sport: 40000 + u16::from(remote),
+                dport: port,
+                protocol: 6,
+                packets,
+                bytes: packets * 50,
+                start: 1_700_000_000 + day * 50_000,
+                action: "ACCEPT",
+                flags,
+                direction,
+                gap: None,
+            },
+        )
+}
+
 /// Ingests each file (records, name) through the library, in the given order; a file passing
 /// `part_rows` rows is stored in parts inside its transaction (0: whole).
 fn evidence_of(
     files: &[(Vec<Rec>, String)],
     cap: usize,
     part_rows: usize,
+    runs_from: usize,
 ) -> (
     Vec<tighten::store::evidence::EvidenceRow>,
     tighten::store::summary::Summary,
@@ -72,6 +103,7 @@ fn evidence_of(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("e.db"), cap).unwrap();
+    store.set_runs_from(runs_from);
     for (recs, name) in files {
         let mut text = format!("{V5_HEADER}\n");
         for r in recs {
@@ -107,7 +139,6 @@ fn evidence_of(
     }
     let mut summary = store.summary().unwrap();
     summary.files = 0;
-    summary.rows = 0;
     (
         store.evidence().unwrap(),
         summary,
@@ -211,18 +242,20 @@ proptest! {
     }
 
     /// Any split of a record set into files, ingested in any order, gives the same evidence —
-    /// including continuity, learned own addresses, folding past the source cap, and files
-    /// stored in parts.
+    /// including continuity, learned own addresses, folding past the source cap, files stored
+    /// in parts, and groups whose later rows are kept in runs beside their list (`runs_from`
+    /// small: runs from the third row on; the default only from 256).
     #[test]
     fn any_split_in_any_order_gives_the_same_evidence(
-        recs in prop::collection::vec(rec_strategy(), 1..120),
-        assignment in prop::collection::vec(0..4usize, 120),
-        order in Just(vec![0usize, 1, 2, 3]).prop_shuffle(),
-        cap in 1..6usize,
+        recs in prop::collection::vec(rec_strategy(), 1..160),
+        assignment in prop::collection::vec(0..8usize, 160),
+        order in Just(vec![0usize, 1, 2, 3, 4, 5, 6, 7]).prop_shuffle(),
+        cap in prop_oneof![1..6usize, 6..40usize, Just(4096usize)],
         part_rows in 0..6usize,
+        runs_from in prop_oneof![0..4usize, Just(256usize)],
     ) {
-        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0);
-        let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 4];
+        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, 256);
+        let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 8];
         for (i, r) in recs.iter().enumerate() {
             parts[assignment[i]].push(r.clone());
         }
@@ -231,7 +264,34 @@ proptest! {
             .map(|&i| (parts[i].clone(), format!("part-{i}")))
             .filter(|(p, _)| !p.is_empty())
             .collect();
-        let split = evidence_of(&files, cap, part_rows);
+        let split = evidence_of(&files, cap, part_rows, runs_from);
+        prop_assert_eq!(&whole.0, &split.0);
+        prop_assert_eq!(&whole.1, &split.1);
+        prop_assert_eq!(&whole.2, &split.2);
+    }
+
+    /// Busy groups split over many files, in any order, give the same evidence as one file:
+    /// the rows kept in runs beside a group's list merge, fold past the cap and read back
+    /// exactly.
+    #[test]
+    fn busy_groups_over_many_files_give_the_same_evidence(
+        recs in prop::collection::vec(busy_rec_strategy(), 1..300),
+        assignment in prop::collection::vec(0..12usize, 300),
+        order in Just((0..12usize).collect::<Vec<_>>()).prop_shuffle(),
+        cap in prop_oneof![4..40usize, Just(4096usize)],
+        runs_from in 0..6usize,
+    ) {
+        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, 256);
+        let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 12];
+        for (i, r) in recs.iter().enumerate() {
+            parts[assignment[i]].push(r.clone());
+        }
+        let files: Vec<(Vec<Rec>, String)> = order
+            .iter()
+            .map(|&i| (parts[i].clone(), format!("part-{i}")))
+            .filter(|(p, _)| !p.is_empty())
+            .collect();
+        let split = evidence_of(&files, cap, 0, runs_from);
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);
         prop_assert_eq!(&whole.2, &split.2);

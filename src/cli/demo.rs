@@ -79,6 +79,7 @@ pub(crate) fn run(args: &DemoArgs) -> miette::Result<Outcome> {
         log_format: None,
         accept_incomplete: false,
         source_cap: DEFAULT_SOURCE_CAP,
+        commit_interval: 1.0,
         threads: None,
         s3: super::aws_sources::S3Options::default(),
         part_rows: super::ingest::DEFAULT_PART_ROWS,

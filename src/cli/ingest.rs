@@ -60,12 +60,26 @@ pub(crate) struct FlowLogsArgs {
     /// that memory stays bounded whatever the size of one file.
     #[arg(long, default_value_t = DEFAULT_PART_ROWS, hide = true)]
     pub(crate) part_rows: usize,
+    /// Seconds of work committed together: files are stored in batches, one transaction each
+    /// (a kill loses at most the open batch; its files are not in the ledger and a rerun reads
+    /// them again). 0 commits every file on its own, which writes more.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = commit_interval)]
+    pub(crate) commit_interval: f64,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+}
+
+fn commit_interval(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds from 0 to 3600 (0: commit every file)"
+        )),
+    }
 }
 
 /// About 50 MB of aggregate per worker: 128 MB peak for a whole ingest on two workers (100k
@@ -116,6 +130,7 @@ pub(crate) fn ingest_flow_logs(args: &FlowLogsArgs) -> miette::Result<Report> {
         .transpose()
         .map_err(|problem| LogFormatArg { problem })?;
     let mut store = Store::open(&args.db, args.source_cap)?;
+    store.set_commit_interval(std::time::Duration::from_secs_f64(args.commit_interval));
     let options = RunOptions {
         threads: args.threads.unwrap_or(0),
         read: ReadOptions {

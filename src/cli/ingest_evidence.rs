@@ -121,6 +121,7 @@ pub(crate) fn run(args: &EvidenceArgs) -> miette::Result<Outcome> {
             },
         )?;
     }
+    store.flush()?;
     if !args.quiet {
         eprintln!("{}", summary(&report));
     }

@@ -265,7 +265,11 @@ impl PageReader<'_> {
             self.seen.insert((stream, id));
         }
         self.observer.object_done(0, records);
-        self.observer.committed().map_err(Stopped)?;
+        if let Err(stop) = self.observer.committed() {
+            // What was merged before the stop stays.
+            self.store.flush()?;
+            return Err(Stopped(stop).into());
+        }
         Ok(())
     }
 }

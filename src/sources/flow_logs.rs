@@ -1,6 +1,7 @@
 //! Flow logs from every kind of source: local files and S3 objects go through the same parsing
 //! workers (objects are downloaded into a queue as long as the concurrency, parsed on every core,
-//! and each committed in its own transaction with its ledger row); CloudWatch Logs page by page.
+//! and each merged with its ledger row into the store's open batch, see `Store::flush`);
+//! CloudWatch Logs page by page.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,7 @@ pub fn flow_logs(
             )?;
         }
     }
+    store.flush()?;
     Ok(report)
 }
 
@@ -196,7 +198,11 @@ fn consume(
                 Committed::Duplicate { .. } => report.duplicates += 1,
             }
             observer.object_done(0, records);
-            observer.committed().map_err(Stopped)?;
+            if let Err(stop) = observer.committed() {
+                // What was merged before the stop stays.
+                store.flush()?;
+                return Err(Stopped(stop).into());
+            }
         }
         parallel::Outcome::KnownContent { job, hash } => {
             // Only the mtime changed: the same content at the same path.

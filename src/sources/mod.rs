@@ -1,7 +1,7 @@
 //! Ingest runs: one way in for every source. A [`Source`] is a local path, an `s3://` prefix or a
 //! CloudWatch Logs group; this module lists what each holds, prunes it by date, fetches it, knows
 //! its ledger identity (a canonical path, `s3://bucket/key` + `ETag`, a CloudWatch stream's event
-//! ids) and commits every object in its own transaction. Flow logs and AWS Config use it the same
+//! ids) and stores every object whole with its ledger row. Flow logs and AWS Config use it the same
 //! way; `cli` only parses arguments and prints. Sits above `store` and `aws` (it drives both).
 
 pub mod cloudwatch;
@@ -120,8 +120,8 @@ pub trait Observer: Sync {
     fn object_done(&self, _unreported: u64, _records: u64) {}
     /// A warning or an error about one object; the run goes on.
     fn note(&self, line: &str);
-    /// After an object or a CloudWatch page is committed; an error stops the run there (what was
-    /// committed stays). Tests use it to interrupt a run.
+    /// After an object or a CloudWatch page is merged into the store; an error stops the run
+    /// there (what was merged so far is committed and stays). Tests use it to interrupt a run.
     fn committed(&self) -> Result<(), String> {
         Ok(())
     }
@@ -133,6 +133,7 @@ pub struct Report {
     pub stored: u64,
     pub records: u64,
     pub malformed: u64,
+    /// Client rows the stored files merged into the store (each file's rows per group, summed).
     pub rows: u64,
     pub unchanged: u64,
     pub duplicates: u64,

@@ -65,6 +65,7 @@ impl Store {
         group: &str,
         positions: &[(String, i64)],
     ) -> Result<(), StoreError> {
+        self.flush()?;
         let run = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
             for (stream, read_from) in positions {

@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use super::addr::from_blob;
-use super::clients::decode;
-use super::merge::damaged;
+use super::clients::{decode, merge_sorted};
+use super::merge::{damaged, runs_by_group};
 use super::{Store, StoreError};
 use crate::ingest::flowlog::aggregate::{Initiator, Stats, initiator_by_ports};
 use crate::ingest::flowlog::record::Action;
@@ -362,13 +362,17 @@ impl Store {
                     sketch, clients
              FROM source_group",
         )?;
+        let mut runs = runs_by_group(&self.conn)?;
         let mut query = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = query.next()? {
             let id: i64 = r.get(0)?;
             let sketch: Option<Vec<u8>> = r.get(9)?;
             let clients: Vec<u8> = r.get(10)?;
-            let rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
+            let mut rows = decode(&clients).ok_or_else(|| damaged(id, "client list"))?;
+            if let Some(more) = runs.remove(&id) {
+                rows = merge_sorted(rows, more);
+            }
             let group = (
                 r.get::<_, String>(1)?,
                 r.get(2)?,

@@ -154,6 +154,7 @@ impl Store {
         source: &str,
         observations: &[Observation],
     ) -> Result<Committed, StoreError> {
+        self.flush()?;
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite {
             path: path.clone(),

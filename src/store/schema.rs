@@ -4,7 +4,7 @@
 //! only ever adds or transforms, in one transaction, and a store newer than this binary is refused.
 
 /// Each entry migrates from version `index` to `index + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The version this binary writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -149,4 +149,19 @@ CREATE TABLE flow_log_format (
     log_format TEXT,
     looked_up_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+";
+
+/// Version 6: client rows a file added to a large group, kept beside the group's list instead of
+/// rewriting it (see store/merge.rs). A group's clients are its `clients` list merged with its
+/// runs; a run has the encoding of `clients`. Merging runs of similar size keeps their number
+/// logarithmic in the files that touched the group, and a group's folding past the source cap
+/// merges them all first.
+const V6: &str = "
+CREATE TABLE client_run (
+    id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL REFERENCES source_group (id),
+    client_rows INTEGER NOT NULL,
+    clients BLOB NOT NULL
+);
+CREATE INDEX client_run_by_group ON client_run (group_id, client_rows);
 ";

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::clients::{decode, merge_sorted};
+use super::merge::{damaged, runs_by_group};
 use super::{Store, StoreError};
 use crate::ingest::flowlog::aggregate::Coverage;
 
@@ -23,6 +25,25 @@ pub struct Summary {
     pub last_day: Option<i32>,
     pub rows: u64,
     pub groups_capped: u64,
+}
+
+/// The client rows of every group: its list merged with its runs, if it has any.
+fn client_rows(c: &rusqlite::Connection) -> rusqlite::Result<u64> {
+    let listed: i64 = c.query_row(
+        "SELECT coalesce(sum(client_rows), 0) FROM source_group",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut rows = listed as u64;
+    let mut list = c.prepare("SELECT clients FROM source_group WHERE id = ?1")?;
+    for (id, more) in runs_by_group(c)? {
+        let listed = list.query_row([id], |r| {
+            decode(r.get_ref(0)?.as_blob()?).ok_or_else(|| damaged(id, "client list"))
+        })?;
+        rows -= listed.len() as u64;
+        rows += merge_sorted(listed, more).len() as u64;
+    }
+    Ok(rows)
 }
 
 #[expect(
@@ -53,7 +74,7 @@ impl Store {
             skipdata: count("SELECT coalesce(sum(skipdata), 0) FROM ledger")?,
             interfaces: count("SELECT count(DISTINCT interface) FROM coverage")?,
             days: count("SELECT count(DISTINCT day) FROM coverage")?,
-            rows: count("SELECT coalesce(sum(client_rows), 0) FROM source_group")?,
+            rows: client_rows(c)?,
             groups_capped: count("SELECT count(*) FROM source_group WHERE sketch IS NOT NULL")?,
             ..Summary::default()
         };

@@ -1,0 +1,186 @@
+//! A large group touched by many files keeps the files' rows in runs beside its list, merges
+//! runs of similar size, and reads back exactly as one list; files are committed in batches.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::Path;
+
+use common::{Rec, V5_HEADER};
+use tighten::ingest::flowlog::{ReadOptions, read_lines};
+use tighten::store::{Committed, LedgerEntry, Store};
+
+/// Ten inbound ssh connections to 10.0.0.1 from clients no other file has (file `file`).
+fn file_records(file: u32) -> Vec<Rec> {
+    (0..10u32)
+        .map(|i| Rec {
+            interface: "eni-1".into(),
+            src: format!("198.51.{}.{}", file, i + 1),
+            dst: "10.0.0.1".into(),
+            sport: 40_000,
+            dport: 22,
+            protocol: 6,
+            packets: 3,
+            bytes: 180,
+            start: 1_700_000_000 + i64::from(file),
+            action: "ACCEPT",
+            flags: Some(2),
+            direction: "ingress",
+            gap: None,
+        })
+        .collect()
+}
+
+fn commit(store: &mut Store, name: &str, recs: &[Rec]) {
+    let mut text = format!("{V5_HEADER}\n");
+    for r in recs {
+        text.push_str(&r.v5_line());
+        text.push('\n');
+    }
+    let options = ReadOptions {
+        source_cap: 4096,
+        strict: true,
+        part_rows: 0,
+    };
+    let read = read_lines(Path::new(name), Cursor::new(text), options).unwrap();
+    let entry = LedgerEntry {
+        kind: "flow-log",
+        source: name.into(),
+        size: 0,
+        mtime: None,
+        content_hash: name.into(),
+        fields: read.fields.clone(),
+    };
+    assert_eq!(
+        store.commit_file(&entry, read.evidence).unwrap(),
+        Committed::Stored { rows: 10 }
+    );
+}
+
+/// (list rows, run sizes oldest first) of the one group, read with a connection of its own.
+fn layout(db: &Path) -> (i64, Vec<i64>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let list = conn
+        .query_row("SELECT client_rows FROM source_group", [], |r| r.get(0))
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT client_rows FROM client_run ORDER BY id")
+        .unwrap();
+    let runs = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (list, runs)
+}
+
+#[test]
+fn runs_merge_by_size_and_read_back_as_one_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("runs.db");
+    let mut store = Store::open(&db, 4096).unwrap();
+    store.set_runs_from(2);
+    // Each file adds 10 rows. The second merges into the list (as large as the file); then runs
+    // grow like a binary counter and fold into the list once as large as it.
+    let expected: [(i64, &[i64]); 8] = [
+        (10, &[]),
+        (20, &[]),
+        (20, &[10]),
+        (40, &[]),
+        (40, &[10]),
+        (40, &[20]),
+        (40, &[20, 10]),
+        (80, &[]),
+    ];
+    let mut all = Vec::new();
+    for (file, (list, runs)) in (0..8u32).zip(expected) {
+        let recs = file_records(file);
+        commit(&mut store, &format!("f{file}"), &recs);
+        all.extend(recs);
+        store.flush().unwrap();
+        assert_eq!(layout(&db), (list, runs.to_vec()), "after file {file}");
+        if file == 6 {
+            // Read back with runs present: the evidence of one file holding every record.
+            let one = dir.path().join("one.db");
+            let mut reference = Store::open(&one, 4096).unwrap();
+            commit_all(&mut reference, &all);
+            assert_eq!(store.evidence().unwrap(), reference.evidence().unwrap());
+            assert_eq!(store.summary().unwrap().rows, 70);
+        }
+    }
+    assert_eq!(store.summary().unwrap().rows, 80);
+}
+
+fn commit_all(store: &mut Store, recs: &[Rec]) {
+    let mut text = format!("{V5_HEADER}\n");
+    for r in recs {
+        text.push_str(&r.v5_line());
+        text.push('\n');
+    }
+    let options = ReadOptions {
+        source_cap: 4096,
+        strict: true,
+        part_rows: 0,
+    };
+    let read = read_lines(Path::new("all"), Cursor::new(text), options).unwrap();
+    let entry = LedgerEntry {
+        kind: "flow-log",
+        source: "all".into(),
+        size: 0,
+        mtime: None,
+        content_hash: "all".into(),
+        fields: read.fields.clone(),
+    };
+    store.commit_file(&entry, read.evidence).unwrap();
+}
+
+#[test]
+fn a_group_with_runs_folds_past_the_cap_whatever_the_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let fold = |order: &[u32], name: &str| {
+        let db = dir.path().join(name);
+        let mut store = Store::open(&db, 45).unwrap();
+        store.set_runs_from(2);
+        for &file in order {
+            commit(&mut store, &format!("f{file}"), &file_records(file));
+        }
+        (store.evidence().unwrap(), store.summary().unwrap())
+    };
+    let forward = fold(&[0, 1, 2, 3, 4], "forward.db");
+    let backward = fold(&[4, 3, 2, 1, 0], "backward.db");
+    assert_eq!(forward, backward);
+    // 50 clients past a cap of 45: one folded row, 50 sources estimated.
+    assert_eq!(forward.1.groups_capped, 1);
+    assert_eq!(forward.1.rows, 1);
+    let inbound: Vec<_> = forward.0.iter().filter(|r| r.stats.flows > 0).collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].stats.flows, 50);
+    assert_eq!(inbound[0].sources, 50);
+}
+
+#[test]
+fn a_batch_is_committed_by_flush_and_by_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("batch.db");
+    let ledger = || -> i64 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut store = Store::open(&db, 4096).unwrap();
+    store.set_commit_interval(std::time::Duration::from_secs(3600));
+    commit(&mut store, "a", &file_records(0));
+    commit(&mut store, "b", &file_records(1));
+    // Within the batch's time, nothing is committed yet.
+    assert_eq!(ledger(), 0);
+    store.flush().unwrap();
+    assert_eq!(ledger(), 2);
+    commit(&mut store, "c", &file_records(2));
+    drop(store);
+    assert_eq!(ledger(), 3);
+    // A batch past its time is committed with the file that ends it.
+    let mut store = Store::open(&db, 4096).unwrap();
+    store.set_commit_interval(std::time::Duration::ZERO);
+    commit(&mut store, "d", &file_records(3));
+    assert_eq!(ledger(), 4);
+}
