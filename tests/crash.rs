@@ -43,7 +43,7 @@ fn sigkill_mid_ingest_then_rerun_equals_a_clean_run() {
 
     let crashed = dir.path().join("crashed.db");
     let mut child = Command::new(&bin)
-        // Small parts: the kill also lands while a file's savepoint spans several parts. Short
+        // Small parts: the kill also lands while a file's transaction spans several parts. Short
         // batches: the kill lands after some have been committed, whatever the machine's speed.
         .args([
             "ingest",

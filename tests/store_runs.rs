@@ -184,3 +184,59 @@ fn a_batch_is_committed_by_flush_and_by_drop() {
     commit(&mut store, "d", &file_records(3));
     assert_eq!(ledger(), 4);
 }
+
+#[test]
+fn a_file_failing_after_some_parts_leaves_the_batch_s_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("parts.db");
+    let mut store = Store::open(&db, 4096).unwrap();
+    store.set_commit_interval(std::time::Duration::from_secs(3600));
+    commit(&mut store, "a", &file_records(0));
+    // File b is stored in parts of one row; it fails before its end.
+    let mut text = format!("{V5_HEADER}\n");
+    for r in file_records(1) {
+        text.push_str(&r.v5_line());
+        text.push('\n');
+    }
+    let options = ReadOptions {
+        source_cap: 4096,
+        strict: true,
+        part_rows: 1,
+    };
+    let mut parts = Vec::new();
+    tighten::ingest::flowlog::read_lines_in_parts(
+        Path::new("b"),
+        Cursor::new(text),
+        options,
+        &mut |part| {
+            parts.push(part);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(parts.len() > 2);
+    for part in parts.drain(..2) {
+        store.write_part("b", part).unwrap();
+    }
+    store.abort_parts();
+    commit(&mut store, "c", &file_records(2));
+    store.flush().unwrap();
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let sources: Vec<String> = conn
+        .prepare("SELECT source FROM ledger ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sources, ["a", "c"]);
+    let one = dir.path().join("one.db");
+    let mut reference = Store::open(&one, 4096).unwrap();
+    let mut both = file_records(0);
+    both.extend(file_records(2));
+    commit_all(&mut reference, &both);
+    let store = Store::open(&db, 4096).unwrap();
+    assert_eq!(store.evidence().unwrap(), reference.evidence().unwrap());
+}

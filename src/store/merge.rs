@@ -1,6 +1,6 @@
-//! Committing one file's aggregate: every row, the coverage and the ledger entry together (a
-//! savepoint inside the open batch of files, see `Store::flush`), merged exactly into what is
-//! stored (sums, min/max, OR; sketches by register maximum).
+//! Committing one file's aggregate: every row, the coverage and the ledger entry together, in the
+//! open batch of files (see `Store::flush`), merged exactly into what is stored (sums, min/max,
+//! OR; sketches by register maximum).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ impl Store {
         content_hash: &str,
         mut part: FileEvidence,
     ) -> Result<(), StoreError> {
-        self.begin_file(content_hash)?;
+        self.begin_file(content_hash, true)?;
         let cap = self.source_cap;
         if let Some(open) = &self.open_file
             && open.duplicate_of.is_some()
@@ -103,12 +103,12 @@ impl Store {
         facts: &FileFacts,
         also: &dyn Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<Committed, StoreError> {
-        self.begin_file(&entry.content_hash)?;
+        self.begin_file(&entry.content_hash, false)?;
         let Some(open) = self.open_file.take() else {
             return Err(self.err(rusqlite::Error::InvalidQuery));
         };
         if let Some(source) = open.duplicate_of {
-            self.rollback_file();
+            // Nothing was written for it.
             return Ok(Committed::Duplicate { source });
         }
         let cap = self.source_cap;
@@ -138,7 +138,6 @@ impl Store {
                     Some(id) => continue_ledger_row(&self.conn, id, entry, &evidence, facts, rows)?,
                 }
                 also(&self.conn)?;
-                self.conn.execute_batch("RELEASE file")?;
                 Ok(rows)
             });
         match result {
@@ -152,16 +151,19 @@ impl Store {
                 Ok(Committed::Stored { rows })
             }
             Err(e) => {
-                self.rollback_file();
+                // The batch's other files go too: they are not in the ledger, and a new run
+                // reads them again.
+                self.rollback();
                 Err(self.err(e))
             }
         }
     }
 
-    /// Drops what was written of a file stored in parts that failed before its end.
+    /// Drops what was written of a file stored in parts that failed before its end (its
+    /// transaction holds only it, see `begin_file`).
     pub fn abort_parts(&mut self) {
         if self.open_file.take().is_some() {
-            self.rollback_file();
+            self.rollback();
         }
     }
 
@@ -182,15 +184,19 @@ impl Store {
         })
     }
 
-    /// Opens the transaction of the file with this content, unless it is open already.
-    fn begin_file(&mut self, content_hash: &str) -> Result<(), StoreError> {
+    /// Opens the file with this content in the batch's transaction (beginning one if none is
+    /// open), unless it is open already. A file stored in parts (`part`) starts a transaction of
+    /// its own, so that a failure before its last part undoes only it.
+    fn begin_file(&mut self, content_hash: &str, part: bool) -> Result<(), StoreError> {
         if let Some(open) = &self.open_file {
             if open.content_hash == content_hash {
                 return Ok(());
             }
             // Another file's parts were left open: it cannot be completed any more.
-            self.open_file = None;
-            self.rollback_file();
+            self.abort_parts();
+        }
+        if part && !self.conn.is_autocommit() {
+            self.flush()?;
         }
         if self.conn.is_autocommit() {
             if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
@@ -198,11 +204,7 @@ impl Store {
             }
             self.batch_started = Some(std::time::Instant::now());
         }
-        let begin = |conn: &Connection| -> rusqlite::Result<Option<String>> {
-            conn.execute_batch("SAVEPOINT file")?;
-            ledger_source_of(conn, content_hash)
-        };
-        match begin(&self.conn) {
+        match ledger_source_of(&self.conn, content_hash) {
             Ok(duplicate_of) => {
                 self.open_file = Some(OpenFile {
                     content_hash: content_hash.to_owned(),
@@ -212,22 +214,9 @@ impl Store {
                 Ok(())
             }
             Err(e) => {
-                self.rollback_file();
+                self.rollback();
                 Err(self.err(e))
             }
-        }
-    }
-
-    /// Undoes what the open file wrote, keeping the batch's other files; the whole batch when
-    /// that fails (its files are then not in the ledger, and a new run reads them again).
-    fn rollback_file(&mut self) {
-        if !self.conn.is_autocommit()
-            && self
-                .conn
-                .execute_batch("ROLLBACK TO file; RELEASE file")
-                .is_err()
-        {
-            self.rollback();
         }
     }
 

@@ -90,7 +90,8 @@ impl Drop for Store {
     }
 }
 
-/// A file stored in parts: its savepoint stays open until its last part and ledger row.
+/// A file stored in parts: its transaction (its own, see `begin_file`) stays open until its last
+/// part and ledger row.
 struct OpenFile {
     content_hash: String,
     /// The same content is in the ledger already: its parts are ignored.
