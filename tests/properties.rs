@@ -95,7 +95,7 @@ fn evidence_of(
     files: &[(Vec<Rec>, String)],
     cap: usize,
     part_rows: usize,
-    runs_from: usize,
+    (runs_from, pending_rows): (usize, usize),
 ) -> (
     Vec<tighten::store::evidence::EvidenceRow>,
     tighten::store::summary::Summary,
@@ -104,6 +104,7 @@ fn evidence_of(
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("e.db"), cap).unwrap();
     store.set_runs_from(runs_from);
+    store.set_pending_rows(pending_rows);
     for (recs, name) in files {
         let mut text = format!("{V5_HEADER}\n");
         for r in recs {
@@ -253,8 +254,9 @@ proptest! {
         cap in prop_oneof![1..6usize, 6..40usize, Just(4096usize)],
         part_rows in 0..6usize,
         runs_from in prop_oneof![0..4usize, Just(256usize)],
+        pending_rows in prop_oneof![Just(0usize), 1..60usize, Just(100_000usize)],
     ) {
-        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, 256);
+        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, (256, 0));
         let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 8];
         for (i, r) in recs.iter().enumerate() {
             parts[assignment[i]].push(r.clone());
@@ -264,7 +266,7 @@ proptest! {
             .map(|&i| (parts[i].clone(), format!("part-{i}")))
             .filter(|(p, _)| !p.is_empty())
             .collect();
-        let split = evidence_of(&files, cap, part_rows, runs_from);
+        let split = evidence_of(&files, cap, part_rows, (runs_from, pending_rows));
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);
         prop_assert_eq!(&whole.2, &split.2);
@@ -272,7 +274,8 @@ proptest! {
 
     /// Busy groups split over many files, in any order, give the same evidence as one file:
     /// the rows kept in runs beside a group's list merge, fold past the cap and read back
-    /// exactly.
+    /// exactly; and files merged in memory before they are written (`pending_rows`) give the
+    /// same as files written one by one.
     #[test]
     fn busy_groups_over_many_files_give_the_same_evidence(
         recs in prop::collection::vec(busy_rec_strategy(), 1..300),
@@ -280,8 +283,9 @@ proptest! {
         order in Just((0..12usize).collect::<Vec<_>>()).prop_shuffle(),
         cap in prop_oneof![4..40usize, Just(4096usize)],
         runs_from in 0..6usize,
+        pending_rows in prop_oneof![Just(0usize), 1..60usize, Just(100_000usize)],
     ) {
-        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, 256);
+        let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, (256, 0));
         let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 12];
         for (i, r) in recs.iter().enumerate() {
             parts[assignment[i]].push(r.clone());
@@ -291,7 +295,7 @@ proptest! {
             .map(|&i| (parts[i].clone(), format!("part-{i}")))
             .filter(|(p, _)| !p.is_empty())
             .collect();
-        let split = evidence_of(&files, cap, 0, runs_from);
+        let split = evidence_of(&files, cap, 0, (runs_from, pending_rows));
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);
         prop_assert_eq!(&whole.2, &split.2);

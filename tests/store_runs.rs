@@ -80,6 +80,7 @@ fn runs_merge_by_size_and_read_back_as_one_list() {
     let db = dir.path().join("runs.db");
     let mut store = Store::open(&db, 4096).unwrap();
     store.set_runs_from(2);
+    store.set_pending_rows(0);
     // Each file adds 10 rows. The second merges into the list (as large as the file); then runs
     // grow like a binary counter and fold into the list once as large as it.
     let expected: [(i64, &[i64]); 8] = [
@@ -141,6 +142,7 @@ fn a_group_with_runs_folds_past_the_cap_whatever_the_file_order() {
         let db = dir.path().join(name);
         let mut store = Store::open(&db, 45).unwrap();
         store.set_runs_from(2);
+        store.set_pending_rows(0);
         for &file in order {
             commit(&mut store, &format!("f{file}"), &file_records(file));
         }

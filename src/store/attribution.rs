@@ -136,6 +136,7 @@ impl Store {
 
     /// `(interface, day, had SKIPDATA)` for every day with flow-log coverage.
     fn coverage_days(&self) -> rusqlite::Result<Vec<(String, i32, bool)>> {
+        self.write_pending()?;
         let mut stmt = self
             .conn
             .prepare("SELECT interface, day, skipdata > 0 FROM coverage ORDER BY interface, day")?;

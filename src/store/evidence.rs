@@ -357,6 +357,7 @@ impl Store {
     }
 
     fn stored_rows(&self) -> rusqlite::Result<Vec<Stored>> {
+        self.write_pending()?;
         let mut stmt = self.conn.prepare(
             "SELECT id, interface, day, protocol, action, initiator, direction, server, server_port,
                     sketch, clients
@@ -408,6 +409,7 @@ impl Store {
 
     /// Addresses learned as each interface's own: present in every one of its traffic records.
     pub(crate) fn own_addresses(&self) -> rusqlite::Result<HashSet<(String, IpAddr)>> {
+        self.write_pending()?;
         let mut stmt = self.conn.prepare(
             "SELECT a.interface, a.addr FROM interface_address a
              JOIN (SELECT interface, sum(records) AS total FROM coverage GROUP BY interface) c

@@ -80,6 +80,10 @@ pub struct Store {
     batch: std::time::Duration,
     /// The file whose parts are being written in the open transaction, if any.
     open_file: Option<OpenFile>,
+    /// The traffic of small files committed to the open batch but not written yet, merged into
+    /// one aggregate (see `merge.rs`). Written before the batch commits and before any read.
+    pending: std::cell::RefCell<Option<crate::ingest::flowlog::aggregate::FileEvidence>>,
+    pending_rows: usize,
 }
 
 impl Drop for Store {
@@ -121,6 +125,8 @@ impl Store {
             batch_started: None,
             batch: merge::BATCH,
             open_file: None,
+            pending: std::cell::RefCell::new(None),
+            pending_rows: merge::PENDING_ROWS,
         };
         store.configure().map_err(wrap)?;
         store.migrate()?;
@@ -138,6 +144,13 @@ impl Store {
     #[doc(hidden)]
     pub fn set_runs_from(&mut self, rows: usize) {
         self.runs_from = rows;
+    }
+
+    /// Sets how many rows of small files' traffic are merged in memory before they are written
+    /// (for tests: 0 writes every file as it comes; the evidence is the same either way).
+    #[doc(hidden)]
+    pub fn set_pending_rows(&mut self, rows: usize) {
+        self.pending_rows = rows;
     }
 
     /// Sets how long a batch of files stays open before it is committed (see `flush`); zero

@@ -60,6 +60,7 @@ impl Store {
     }
 
     fn summary_inner(&self) -> rusqlite::Result<Summary> {
+        self.write_pending()?;
         let c = &self.conn;
         let count = |sql: &str| {
             c.query_row(sql, [], |r| r.get::<_, i64>(0))
@@ -97,6 +98,7 @@ impl Store {
     /// Flow-log coverage per interface and day, in that order.
     pub fn coverage(&self) -> Result<Vec<(String, i32, Coverage)>, StoreError> {
         let query = || -> rusqlite::Result<Vec<(String, i32, Coverage)>> {
+            self.write_pending()?;
             let mut stmt = self.conn.prepare(
                 "SELECT interface, day, records, nodata, skipdata, first_seen, last_seen
                  FROM coverage ORDER BY interface, day",

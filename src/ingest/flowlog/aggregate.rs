@@ -650,6 +650,53 @@ impl FileEvidence {
         );
     }
 
+    /// Adds another file's aggregate to this one, as if its records had been read here: traffic,
+    /// coverage and own-address facts. The other file's counts (records, gaps, malformed lines,
+    /// versions) are not added: they stay its own, for its ledger row. Own addresses are those
+    /// of every record of both: the store learns an address as an interface's own only when it
+    /// was in every record ingested, so that what it learns does not change (as for any split of
+    /// records into files, which the property tests check).
+    pub fn absorb(&mut self, mut other: FileEvidence) {
+        other.seal();
+        let index: Vec<u32> = other
+            .interfaces
+            .iter()
+            .map(|name| self.interface(name))
+            .collect();
+        for (facts, &i) in other.facts.iter().zip(&index) {
+            let mine = &mut self.facts[i as usize];
+            for (day, coverage) in &facts.days {
+                mine.day(*day).merge(coverage);
+            }
+            if facts.own.records > 0 {
+                if mine.own.records == 0 {
+                    mine.own.addrs.clone_from(&facts.own.addrs);
+                } else {
+                    mine.own.addrs.retain(|a| facts.own.addrs.contains(a));
+                }
+                mine.own.records += facts.own.records;
+            }
+        }
+        let cap = self.cap;
+        for group in other.sealed {
+            let key = GroupKey {
+                interface: index[group.key.interface as usize],
+                ..group.key
+            };
+            let target = self.groups.entry(key).or_default();
+            let before = target.len() + usize::from(target.folded.is_some());
+            for (client, stats) in group.rows {
+                let _ = target.add(client, &stats, cap);
+            }
+            if let Some((stats, sketch)) = &group.folded {
+                target.merge_folded(stats, sketch);
+                target.fold();
+            }
+            let after = target.len() + usize::from(target.folded.is_some());
+            self.rows = (self.rows + after).saturating_sub(before);
+        }
+    }
+
     /// Takes what was aggregated so far (traffic, coverage, own-address facts) as a part of this
     /// file to be stored on its own, so that memory stays bounded however large the file. The
     /// counts of the whole file (records, gaps, malformed lines, versions) stay here for the
