@@ -54,7 +54,7 @@ pub enum Committed {
 
 impl Store {
     /// Writes a part of a large file (see `FileEvidence::take_part`) inside the file's transaction,
-    /// which `commit_file` ends with the last part and the ledger row, and `abort_file` rolls back.
+    /// which `commit_file` ends with the last part and the ledger row, and `abort_parts` rolls back.
     /// Parts of one file must not interleave with another file's.
     pub fn write_part(
         &mut self,
@@ -188,10 +188,10 @@ impl Store {
 
     /// Writes a committed file's traffic, or keeps it to write with the next ones: a small
     /// file's aggregate is merged into the pending one (in memory, exactly as if the files were
-    /// one), which is written once it holds `PENDING_ROWS` rows (a file of half as many is
-    /// written on its own), when the batch commits, or
-    /// before a read. Consecutive small files share many groups (a busy endpoint is in every
-    /// one), and each group written costs the single writer a B-tree update.
+    /// one), which is written once it holds `PENDING_ROWS` rows, when the batch commits, or
+    /// before a read; a file of half as many rows or more is written on its own. Consecutive
+    /// small files share many groups (a busy endpoint is in every one), and each group written
+    /// costs the single writer a B-tree update.
     fn stage(&self, mut evidence: FileEvidence) -> rusqlite::Result<()> {
         let (cap, runs_from) = (self.source_cap, self.runs_from);
         if sealed_rows(&evidence) >= self.pending_rows / 2 {
@@ -266,11 +266,8 @@ impl Store {
     }
 }
 
-/// How long files are merged into one transaction before it is committed (see `Store::flush`).
-/// Measured on 200 files of 25,000 records: a commit per file wrote 1.6 GB; one per second,
-/// 0.2 GB.
 /// The rows of small files' traffic merged in memory before they are written (see `stage`):
-/// about 10 MB.
+/// about 20 MB of peak memory (measured on 200 files of 25,000 records: 46 → 66 MB).
 pub(crate) const PENDING_ROWS: usize = 100_000;
 
 /// The client rows of a sealed aggregate (a folded group's row counted once).
@@ -282,6 +279,9 @@ fn sealed_rows(evidence: &FileEvidence) -> usize {
         .sum()
 }
 
+/// How long files are merged into one transaction before it is committed (see `Store::flush`).
+/// Measured on 200 files of 25,000 records: a commit per file wrote 1.6 GB; one per second,
+/// 0.2 GB.
 pub(crate) const BATCH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The source under which content with this hash was ingested (or replaced), if any.
