@@ -242,3 +242,81 @@ fn a_file_failing_after_some_parts_leaves_the_batch_s_other_files() {
     let store = Store::open(&db, 4096).unwrap();
     assert_eq!(store.evidence().unwrap(), reference.evidence().unwrap());
 }
+
+/// A busy endpoint's clients (3,000 of them, under the default cap) in 60 files with everyday
+/// traffic, ingested by the command line three ways: in batches with small files merged in
+/// memory (the default), every file committed on its own (its rows go to runs once the group's
+/// list is large), and as one file. The evidence is the same.
+#[test]
+fn the_command_line_stores_the_same_evidence_however_files_are_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut all = Vec::new();
+    for file in 0..60u32 {
+        let mut recs = common::realistic(u64::from(file), 20);
+        recs.extend((0..50u32).map(|i| {
+            let client = file * 50 + i;
+            Rec {
+                interface: "eni-lb".into(),
+                src: format!(
+                    "198.{}.{}.{}",
+                    51 + client / 65_536,
+                    client / 256 % 256,
+                    client % 256
+                ),
+                dst: "10.0.0.9".into(),
+                sport: 40_000,
+                dport: 443,
+                protocol: 6,
+                packets: 3,
+                bytes: 180,
+                start: 1_790_812_800 + i64::from(file) * 60,
+                action: "ACCEPT",
+                flags: Some(2),
+                direction: "ingress",
+                gap: None,
+            }
+        }));
+        common::write_v5(&logs.join(format!("f{file:02}.log")), &recs);
+        all.extend(recs);
+    }
+    let one = dir.path().join("one");
+    common::write_v5(&one.join("all.log"), &all);
+    let ingest = |db: &Path, source: &Path, extra: &[&str]| {
+        common::succeed(
+            common::tighten()
+                .args(["ingest", "flow-logs", "-q", "--threads", "2", "--db"])
+                .arg(db)
+                .args(extra)
+                .arg(source),
+        );
+    };
+    let batched = dir.path().join("batched.db");
+    ingest(&batched, &logs, &[]);
+    let each = dir.path().join("each.db");
+    ingest(&each, &logs, &["--commit-interval", "0"]);
+    let whole = dir.path().join("whole.db");
+    ingest(&whole, &one, &[]);
+    let reference = common::evidence_csv(&whole);
+    assert_eq!(common::evidence_csv(&batched), reference);
+    assert_eq!(common::evidence_csv(&each), reference);
+    let runs: i64 = rusqlite::Connection::open(&each)
+        .unwrap()
+        .query_row("SELECT count(*) FROM client_run", [], |r| r.get(0))
+        .unwrap();
+    assert!(runs > 0, "files committed one by one keep rows in runs");
+    let summary = |db: &Path| {
+        common::succeed(
+            common::tighten()
+                .args(["evidence", "--summary", "--format", "json", "--db"])
+                .arg(db),
+        )
+    };
+    let rows = |db: &Path| -> u64 {
+        serde_json::from_str::<serde_json::Value>(&summary(db)).unwrap()["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(rows(&batched), rows(&whole));
+    assert_eq!(rows(&each), rows(&whole));
+}
