@@ -53,8 +53,9 @@ pub enum Committed {
 }
 
 impl Store {
-    /// Writes a part of a large file (see `FileEvidence::take_part`) inside the file's transaction,
-    /// which `commit_file` ends with the last part and the ledger row, and `abort_parts` rolls back.
+    /// Writes a part of a large file (see `FileEvidence::take_part`) inside the file's
+    /// transaction, which `commit_file` ends with the last part and the ledger row, and
+    /// `abort_parts` rolls back.
     /// Parts of one file must not interleave with another file's.
     pub fn write_part(
         &mut self,
