@@ -89,6 +89,24 @@ fn busy_rec_strategy() -> impl Strategy<Value = Rec> {
         )
 }
 
+/// The records split into files by `assignment` (a file index per record), in the file order
+/// `order`; files left empty are dropped.
+fn split_into_files(
+    recs: &[Rec],
+    assignment: &[usize],
+    order: &[usize],
+) -> Vec<(Vec<Rec>, String)> {
+    let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); order.len()];
+    for (r, &file) in recs.iter().zip(assignment) {
+        parts[file].push(r.clone());
+    }
+    order
+        .iter()
+        .map(|&i| (parts[i].clone(), format!("part-{i}")))
+        .filter(|(p, _)| !p.is_empty())
+        .collect()
+}
+
 /// Ingests each file (records, name) through the library, in the given order; a file passing
 /// `part_rows` rows is stored in parts inside its transaction (0: whole).
 fn evidence_of(
@@ -257,15 +275,7 @@ proptest! {
         pending_rows in prop_oneof![Just(0usize), 1..60usize, Just(100_000usize)],
     ) {
         let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, (256, 0));
-        let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 8];
-        for (i, r) in recs.iter().enumerate() {
-            parts[assignment[i]].push(r.clone());
-        }
-        let files: Vec<(Vec<Rec>, String)> = order
-            .iter()
-            .map(|&i| (parts[i].clone(), format!("part-{i}")))
-            .filter(|(p, _)| !p.is_empty())
-            .collect();
+        let files = split_into_files(&recs, &assignment, &order);
         let split = evidence_of(&files, cap, part_rows, (runs_from, pending_rows));
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);
@@ -286,15 +296,7 @@ proptest! {
         pending_rows in prop_oneof![Just(0usize), 1..60usize, Just(100_000usize)],
     ) {
         let whole = evidence_of(&[(recs.clone(), "whole".into())], cap, 0, (256, 0));
-        let mut parts: Vec<Vec<Rec>> = vec![Vec::new(); 12];
-        for (i, r) in recs.iter().enumerate() {
-            parts[assignment[i]].push(r.clone());
-        }
-        let files: Vec<(Vec<Rec>, String)> = order
-            .iter()
-            .map(|&i| (parts[i].clone(), format!("part-{i}")))
-            .filter(|(p, _)| !p.is_empty())
-            .collect();
+        let files = split_into_files(&recs, &assignment, &order);
         let split = evidence_of(&files, cap, 0, (runs_from, pending_rows));
         prop_assert_eq!(&whole.0, &split.0);
         prop_assert_eq!(&whole.1, &split.1);

@@ -31,7 +31,8 @@ fn file_records(file: u32) -> Vec<Rec> {
         .collect()
 }
 
-fn commit(store: &mut Store, name: &str, recs: &[Rec]) {
+/// Commits `recs` as one file named `name` (its content hash too).
+fn commit_records(store: &mut Store, name: &str, recs: &[Rec]) -> Committed {
     let mut text = format!("{V5_HEADER}\n");
     for r in recs {
         text.push_str(&r.v5_line());
@@ -51,8 +52,13 @@ fn commit(store: &mut Store, name: &str, recs: &[Rec]) {
         content_hash: name.into(),
         fields: read.fields.clone(),
     };
+    store.commit_file(&entry, read.evidence).unwrap()
+}
+
+/// Commits one of `file_records`' files.
+fn commit(store: &mut Store, name: &str, recs: &[Rec]) {
     assert_eq!(
-        store.commit_file(&entry, read.evidence).unwrap(),
+        commit_records(store, name, recs),
         Committed::Stored { rows: 10 }
     );
 }
@@ -113,26 +119,7 @@ fn runs_merge_by_size_and_read_back_as_one_list() {
 }
 
 fn commit_all(store: &mut Store, recs: &[Rec]) {
-    let mut text = format!("{V5_HEADER}\n");
-    for r in recs {
-        text.push_str(&r.v5_line());
-        text.push('\n');
-    }
-    let options = ReadOptions {
-        source_cap: 4096,
-        strict: true,
-        part_rows: 0,
-    };
-    let read = read_lines(Path::new("all"), Cursor::new(text), options).unwrap();
-    let entry = LedgerEntry {
-        kind: "flow-log",
-        source: "all".into(),
-        size: 0,
-        mtime: None,
-        content_hash: "all".into(),
-        fields: read.fields.clone(),
-    };
-    store.commit_file(&entry, read.evidence).unwrap();
+    commit_records(store, "all", recs);
 }
 
 #[test]
