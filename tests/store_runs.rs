@@ -307,3 +307,28 @@ fn the_command_line_stores_the_same_evidence_however_files_are_committed() {
     assert_eq!(rows(&batched), rows(&whole));
     assert_eq!(rows(&each), rows(&whole));
 }
+
+#[test]
+fn traffic_held_back_is_written_with_the_cap_it_was_read_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let imported = |name: &str, pending_rows: usize| {
+        let mut store = Store::open(&dir.path().join(name), 4096).unwrap();
+        store.set_pending_rows(pending_rows);
+        commit(&mut store, "ssh", &file_records(0));
+        // An import rendered with a cap of 2, for another endpoint.
+        store.set_source_cap(2).unwrap();
+        let https: Vec<Rec> = file_records(1)
+            .into_iter()
+            .map(|r| Rec { dport: 443, ..r })
+            .collect();
+        commit(&mut store, "https", &https);
+        store.flush().unwrap();
+        (store.evidence().unwrap(), store.summary().unwrap())
+    };
+    let held_back = imported("held.db", 100_000);
+    let one_by_one = imported("each.db", 0);
+    assert_eq!(held_back, one_by_one);
+    // ssh keeps its 10 exact clients; https is folded into one row.
+    assert_eq!(held_back.1.rows, 11);
+    assert_eq!(held_back.1.groups_capped, 1);
+}

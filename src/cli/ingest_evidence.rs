@@ -192,7 +192,7 @@ fn import(
         );
     }
     let records = evidence.records;
-    store.set_source_cap(meta.cap);
+    store.set_source_cap(meta.cap)?;
     let entry = LedgerEntry {
         kind: "evidence",
         source,

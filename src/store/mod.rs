@@ -134,9 +134,15 @@ impl Store {
     }
 
     /// Sets the number of exact sources a group keeps before it is folded, for the next commits
-    /// (an imported aggregate carries the cap its query was rendered with).
-    pub fn set_source_cap(&mut self, source_cap: usize) {
-        self.source_cap = source_cap.max(1);
+    /// (an imported aggregate carries the cap its query was rendered with). Traffic held back
+    /// under another cap is written first, with the cap it was read with.
+    pub fn set_source_cap(&mut self, source_cap: usize) -> Result<(), StoreError> {
+        let source_cap = source_cap.max(1);
+        if source_cap != self.source_cap {
+            self.write_pending().map_err(|e| self.err(e))?;
+        }
+        self.source_cap = source_cap;
+        Ok(())
     }
 
     /// Sets the group size from which a file's rows are stored as a run (for tests: runs are
