@@ -540,17 +540,9 @@ impl Writer<'_> {
         }
         // The insert found the group, so the lookup does (inside one transaction). Only the
         // row's head is read here, not its list.
+        let server = Blob::of(Some(key.server));
         let (id, list_rows): (i64, usize) = self.find.query_row(
-            params![
-                interface,
-                key.day,
-                key.protocol,
-                key.action.code(),
-                key.initiator as u8,
-                key.direction,
-                Blob::of(Some(key.server)).as_slice(),
-                key.server_port
-            ],
+            rusqlite::params_from_iter(key_columns(interface, &key, &server)),
             |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)),
         )?;
         let mut runs = self
@@ -690,20 +682,15 @@ impl Writer<'_> {
         // The merge in place stays at lists the slower path would rewrite anyway: runs are made
         // only for lists of `runs_from` rows or more.
         let in_place = self.cap.min(self.runs_from) as i64;
-        let changed = self.upsert.execute(params![
-            interface,
-            key.day,
-            key.protocol,
-            key.action.code(),
-            key.initiator as u8,
-            key.direction,
-            Blob::of(Some(key.server)).as_slice(),
-            key.server_port,
-            stored as i64,
-            clients,
-            sketch,
-            in_place
-        ])?;
+        let server = Blob::of(Some(key.server));
+        let columns = key_columns(interface, key, &server);
+        let rest: [&dyn rusqlite::ToSql; 4] = [&(stored as i64), &clients, &sketch, &in_place];
+        let changed = self.upsert.execute(rusqlite::params_from_iter(
+            columns
+                .iter()
+                .map(|c| c as &dyn rusqlite::ToSql)
+                .chain(rest),
+        ))?;
         Ok(changed > 0)
     }
 }
@@ -785,6 +772,24 @@ pub(crate) fn runs_by_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, 
         out.insert(id, merged);
     }
     Ok(out)
+}
+
+/// A group's key as the writer's statements bind it, `?1` to `?8`.
+fn key_columns<'a>(
+    interface: &'a str,
+    key: &GroupKey,
+    server: &'a Blob,
+) -> [rusqlite::types::ToSqlOutput<'a>; 8] {
+    [
+        interface.into(),
+        key.day.into(),
+        key.protocol.into(),
+        key.action.code().into(),
+        (key.initiator as u8).into(),
+        key.direction.into(),
+        server.as_slice().into(),
+        key.server_port.into(),
+    ]
 }
 
 /// A group's list as the writer read it: merged with the new rows already, or as it is.
