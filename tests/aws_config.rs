@@ -273,8 +273,10 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     ingest_flows(&db);
     let before = run(&db, &["evidence", "--format", "csv"]).1;
     {
-        // Make it a version-1 store: the tables and columns of versions 2 to 6 did not exist then.
+        // Make it a version-1 store: the tables and columns of versions 2 to 7 did not exist then.
         let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(common::GROUPS_BACK_TO_VERSION_6)
+            .unwrap();
         conn.execute_batch(
             "DROP TABLE observation; DROP TABLE run_finding; DROP TABLE run;
              DROP TABLE superseded; ALTER TABLE ledger DROP COLUMN complete;
@@ -291,7 +293,7 @@ fn a_version_1_store_migrates_forward_keeping_its_evidence() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let tables: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'observation'",

@@ -379,7 +379,7 @@ fn a_newer_store_is_refused_untouched() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "the evidence store has schema version 99, newer than this tighten understands (6)"
+            "the evidence store has schema version 99, newer than this tighten understands (7)"
         ),
         "{}",
         stderr(&out)

@@ -6,7 +6,7 @@ mod common;
 use std::io::Cursor;
 use std::path::Path;
 
-use common::{Rec, V5_HEADER};
+use common::{GROUPS_BACK_TO_VERSION_6, Rec, V5_HEADER};
 use tighten::ingest::flowlog::{ReadOptions, read_lines};
 use tighten::store::{Committed, LedgerEntry, Store};
 
@@ -120,6 +120,84 @@ fn runs_merge_by_size_and_read_back_as_one_list() {
 
 fn commit_all(store: &mut Store, recs: &[Rec]) {
     commit_records(store, "all", recs);
+}
+
+#[test]
+fn a_version_6_store_with_runs_migrates_keeping_its_groups_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v6.db");
+    // A group with a list and runs (eni-1), and a second interface's group beside it.
+    let mut all = Vec::new();
+    {
+        let mut store = Store::open(&db, 4096).unwrap();
+        store.set_runs_from(2);
+        store.set_pending_rows(0);
+        for file in 0..7u32 {
+            let mut recs = file_records(file);
+            if file == 0 {
+                recs.extend(file_records(0).into_iter().map(|r| Rec {
+                    interface: "eni-2".into(),
+                    dport: 443,
+                    ..r
+                }));
+            }
+            assert!(matches!(
+                commit_records(&mut store, &format!("f{file}"), &recs),
+                Committed::Stored { .. }
+            ));
+            all.extend(recs);
+        }
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(GROUPS_BACK_TO_VERSION_6).unwrap();
+    let interfaces: Vec<String> = conn
+        .prepare("SELECT interface FROM source_group ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(interfaces, ["eni-1", "eni-2"]);
+    drop(conn);
+
+    let mut store = Store::open(&db, 4096).unwrap();
+    store.set_runs_from(2);
+    store.set_pending_rows(0);
+    assert_eq!(store.schema_version().unwrap(), 7);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let named: Vec<(i64, String)> = conn
+        .prepare("SELECT g.id, i.name FROM source_group AS g JOIN interface AS i ON i.id = g.interface ORDER BY g.id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(named, [(1, "eni-1".to_owned()), (2, "eni-2".to_owned())]);
+    let runs: Vec<(i64, i64)> = conn
+        .prepare("SELECT group_id, client_rows FROM client_run ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(runs, [(1, 20), (1, 10)]);
+    let one = dir.path().join("one.db");
+    let mut reference = Store::open(&one, 4096).unwrap();
+    commit_all(&mut reference, &all);
+    assert_eq!(store.evidence().unwrap(), reference.evidence().unwrap());
+    // Files after the migration merge into the same groups and runs.
+    commit(&mut store, "f7", &file_records(7));
+    store.flush().unwrap();
+    all.extend(file_records(7));
+    let after = dir.path().join("after.db");
+    let mut reference = Store::open(&after, 4096).unwrap();
+    commit_all(&mut reference, &all);
+    assert_eq!(store.evidence().unwrap(), reference.evidence().unwrap());
+    let groups: i64 = conn
+        .query_row("SELECT count(*) FROM source_group", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(groups, 2);
+    assert_eq!(store.summary().unwrap().rows, 90);
 }
 
 #[test]

@@ -359,9 +359,9 @@ impl Store {
     fn stored_rows(&self) -> rusqlite::Result<Vec<Stored>> {
         self.write_pending()?;
         let mut stmt = self.conn.prepare(
-            "SELECT id, interface, day, protocol, action, initiator, direction, server, server_port,
-                    sketch, clients
-             FROM source_group",
+            "SELECT g.id, i.name, g.day, g.protocol, g.action, g.initiator, g.direction, g.server,
+                    g.server_port, g.sketch, g.clients
+             FROM source_group AS g JOIN interface AS i ON i.id = g.interface",
         )?;
         let mut runs = runs_by_group(&self.conn)?;
         let mut query = stmt.query([])?;

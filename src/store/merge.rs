@@ -473,13 +473,13 @@ fn write_evidence(
         cap,
         runs_from,
     };
+    let ids = interface_ids(tx, &evidence.interfaces)?;
     let mut rows = 0;
     // Sealed by the worker that read the file, as a rule; sorted, so that the B-tree is written
     // in key order (fewer page splits, same result).
     evidence.seal();
     for group in std::mem::take(&mut evidence.sealed) {
-        let interface = &evidence.interfaces[group.key.interface as usize];
-        rows += writer.group(interface, group)?;
+        rows += writer.group(ids[group.key.interface as usize], group)?;
     }
     let mut cov = tx.prepare_cached(
         "INSERT INTO coverage (interface, day, records, nodata, skipdata, first_seen, last_seen)
@@ -526,7 +526,7 @@ impl Writer<'_> {
     /// for a large group are stored as a run beside the list, merged with the newest runs that
     /// are no larger than what is merged so far, and into the list only when that has grown as
     /// large as the list. Each client row is then rewritten a logarithmic number of times.
-    fn group(&mut self, interface: &str, group: SealedGroup) -> rusqlite::Result<usize> {
+    fn group(&mut self, interface: i64, group: SealedGroup) -> rusqlite::Result<usize> {
         let SealedGroup {
             key,
             rows: file_rows,
@@ -664,7 +664,7 @@ impl Writer<'_> {
     /// written).
     fn upsert(
         &mut self,
-        interface: &str,
+        interface: i64,
         key: &GroupKey,
         rows: &[(ClientKey, Stats)],
         folded: Option<&(Stats, Sketch)>,
@@ -774,9 +774,23 @@ pub(crate) fn runs_by_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, 
     Ok(out)
 }
 
+/// The store's number for each of these interface ids (`interface` table), added when new.
+fn interface_ids(tx: &Connection, names: &[String]) -> rusqlite::Result<Vec<i64>> {
+    let mut add =
+        tx.prepare_cached("INSERT INTO interface (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
+    let mut find = tx.prepare_cached("SELECT id FROM interface WHERE name = ?1")?;
+    names
+        .iter()
+        .map(|name| {
+            add.execute([name])?;
+            find.query_row([name], |r| r.get(0))
+        })
+        .collect()
+}
+
 /// A group's key as the writer's statements bind it, `?1` to `?8`.
 fn key_columns<'a>(
-    interface: &'a str,
+    interface: i64,
     key: &GroupKey,
     server: &'a Blob,
 ) -> [rusqlite::types::ToSqlOutput<'a>; 8] {

@@ -214,14 +214,39 @@ impl Store {
             path: path.clone(),
             source,
         };
+        if found == schema::CURRENT {
+            return Ok(());
+        }
+        // A migration that rebuilds a table (version 7) drops it while other tables refer to its
+        // rows: foreign keys are checked when the migration is done, before it commits.
+        self.conn
+            .pragma_update(None, "foreign_keys", false)
+            .map_err(wrap)?;
         for (version, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction().map_err(wrap)?;
             tx.execute_batch(sql).map_err(wrap)?;
+            let broken: i64 = tx
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+                .map_err(wrap)?;
+            if broken > 0 {
+                return Err(wrap(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migrating to schema version {} left {broken} rows referring to rows \
+                         that do not exist; the store was not changed",
+                        version + 1
+                    )),
+                )));
+            }
             tx.pragma_update(None, "user_version", version as i64 + 1)
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
-        Ok(())
+        self.conn
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(wrap)
     }
 
     pub fn path(&self) -> &Path {

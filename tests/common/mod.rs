@@ -7,6 +7,35 @@ use std::path::{Path, PathBuf};
 
 pub const V5_HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction";
 
+/// Turns a store's groups back into version 6's: each names its interface by its id (text), and
+/// there is no `interface` table. The store is left at version 6.
+pub const GROUPS_BACK_TO_VERSION_6: &str = "
+PRAGMA foreign_keys = OFF;
+CREATE TABLE source_group_v6 (
+    id INTEGER PRIMARY KEY,
+    interface TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    protocol INTEGER NOT NULL,
+    action INTEGER NOT NULL,
+    initiator INTEGER NOT NULL,
+    direction INTEGER NOT NULL,
+    server BLOB NOT NULL,
+    server_port INTEGER NOT NULL,
+    client_rows INTEGER NOT NULL,
+    clients BLOB NOT NULL,
+    sketch BLOB,
+    UNIQUE (interface, day, protocol, action, initiator, direction, server, server_port)
+);
+INSERT INTO source_group_v6
+    SELECT g.id, i.name, g.day, g.protocol, g.action, g.initiator, g.direction, g.server,
+           g.server_port, g.client_rows, g.clients, g.sketch
+    FROM source_group AS g JOIN interface AS i ON i.id = g.interface;
+DROP TABLE source_group;
+ALTER TABLE source_group_v6 RENAME TO source_group;
+DROP TABLE interface;
+PRAGMA user_version = 6;
+";
+
 /// One synthetic flow record (log-status OK unless `gap` is set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rec {
