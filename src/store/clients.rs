@@ -149,13 +149,15 @@ fn next_row<'a>(rest: &mut &'a [u8]) -> Option<Option<((ClientKey, Stats), &'a [
 }
 
 /// Merges two lists sorted by key into one sorted list, summing rows with equal keys.
-pub(crate) fn merge_sorted(
-    a: Vec<(ClientKey, Stats)>,
-    b: Vec<(ClientKey, Stats)>,
-) -> Vec<(ClientKey, Stats)> {
+pub(crate) fn merge_sorted<B>(a: Vec<(ClientKey, Stats)>, b: B) -> Vec<(ClientKey, Stats)>
+where
+    B: IntoIterator<Item = (ClientKey, Stats)>,
+    B::IntoIter: ExactSizeIterator,
+{
+    let b = b.into_iter();
     let mut out = Vec::with_capacity(a.len() + b.len());
     let mut a = a.into_iter().peekable();
-    let mut b = b.into_iter().peekable();
+    let mut b = b.peekable();
     loop {
         let next = match (a.peek(), b.peek()) {
             (Some(x), Some(y)) => match x.0.cmp(&y.0) {

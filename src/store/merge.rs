@@ -2,6 +2,7 @@
 //! open batch of files (see `Store::flush`), merged exactly into what is stored (sums, min/max,
 //! OR; sketches by register maximum).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -478,8 +479,17 @@ fn write_evidence(
     // Sealed by the worker that read the file, as a rule; sorted, so that the B-tree is written
     // in key order (fewer page splits, same result).
     evidence.seal();
+    let mut chunks = std::mem::take(&mut evidence.sealed_clients);
+    let mut passed = 0;
     for group in std::mem::take(&mut evidence.sealed) {
-        rows += writer.group(ids[group.key.interface as usize], group)?;
+        // Chunks before this group's hold no more groups to write: freed now, not at the end.
+        for chunk in &mut chunks[passed..group.chunk] {
+            *chunk = Vec::new();
+        }
+        passed = group.chunk;
+        let interface = ids[group.key.interface as usize];
+        let clients = &chunks[group.chunk][group.rows.clone()];
+        rows += writer.group(interface, group, clients)?;
     }
     let mut cov = tx.prepare_cached(
         "INSERT INTO coverage (interface, day, records, nodata, skipdata, first_seen, last_seen)
@@ -526,16 +536,17 @@ impl Writer<'_> {
     /// for a large group are stored as a run beside the list, merged with the newest runs that
     /// are no larger than what is merged so far, and into the list only when that has grown as
     /// large as the list. Each client row is then rewritten a logarithmic number of times.
-    fn group(&mut self, interface: i64, group: SealedGroup) -> rusqlite::Result<usize> {
-        let SealedGroup {
-            key,
-            rows: file_rows,
-            folded,
-        } = group;
+    fn group(
+        &mut self,
+        interface: i64,
+        group: SealedGroup,
+        file_rows: &[(ClientKey, Stats)],
+    ) -> rusqlite::Result<usize> {
+        let SealedGroup { key, folded, .. } = group;
         let merged_rows = file_rows.len() + usize::from(folded.is_some());
         // Most of a file's groups are new to the store or small: one statement inserts or
         // merges them.
-        if self.upsert(interface, &key, &file_rows, folded.as_ref())? {
+        if self.upsert(interface, &key, file_rows, folded.as_ref())? {
             return Ok(merged_rows);
         }
         // The insert found the group, so the lookup does (inside one transaction). Only the
@@ -586,18 +597,23 @@ impl Writer<'_> {
         (from > 0 || list_rows > size).then_some(from)
     }
 
-    /// The rows of these runs of group `id` merged with `rows`; the runs are deleted.
-    fn take_runs(
+    /// The rows of these runs of group `id` merged with `rows` (the file's, borrowed while
+    /// there is no run); the runs are deleted.
+    fn take_runs<'r>(
         &mut self,
         id: i64,
         runs: &[(i64, usize)],
-        mut rows: Rows,
-    ) -> rusqlite::Result<Rows> {
+        rows: &'r [(ClientKey, Stats)],
+    ) -> rusqlite::Result<Cow<'r, [(ClientKey, Stats)]>> {
+        let mut rows = Cow::Borrowed(rows);
         for &(run, _) in runs {
             let stored = self.run.query_row([run], |r| {
                 decode(r.get_ref(0)?.as_blob()?).ok_or_else(|| damaged(id, "client run"))
             })?;
-            rows = merge_sorted(stored, rows);
+            rows = Cow::Owned(match rows {
+                Cow::Borrowed(rows) => merge_sorted(stored, rows.iter().cloned()),
+                Cow::Owned(rows) => merge_sorted(stored, rows),
+            });
             self.drop_run.execute([run])?;
         }
         Ok(rows)
@@ -608,7 +624,7 @@ impl Writer<'_> {
     fn merge_into_list(
         &mut self,
         id: i64,
-        new_rows: Rows,
+        new_rows: Cow<'_, [(ClientKey, Stats)]>,
         folded: Option<(Stats, Sketch)>,
     ) -> rusqlite::Result<()> {
         // A group under the cap on both sides is merged in its encoded form, read in place.
@@ -641,7 +657,7 @@ impl Writer<'_> {
             None => None,
             Some(bytes) => Some(Sketch::from_bytes(&bytes).ok_or_else(|| damaged(id, "sketch"))?),
         };
-        let mut rows = merge_sorted(stored_rows, new_rows);
+        let mut rows = merge_sorted(stored_rows, new_rows.into_owned());
         if let Some((stats, file_sketch)) = folded {
             sketch
                 .get_or_insert_with(Sketch::default)
