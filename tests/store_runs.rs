@@ -63,21 +63,26 @@ fn commit(store: &mut Store, name: &str, recs: &[Rec]) {
     );
 }
 
+/// Every row `sql` selects, as `T`.
+fn select<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> Vec<T> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// (list rows, run sizes oldest first) of the one group, read with a connection of its own.
 fn layout(db: &Path) -> (i64, Vec<i64>) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let list = conn
         .query_row("SELECT client_rows FROM source_group", [], |r| r.get(0))
         .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT client_rows FROM client_run ORDER BY id")
-        .unwrap();
-    let runs = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    (list, runs)
+    (
+        list,
+        select(&conn, "SELECT client_rows FROM client_run ORDER BY id"),
+    )
 }
 
 #[test]
@@ -150,13 +155,7 @@ fn a_version_6_store_with_runs_migrates_keeping_its_groups_and_runs() {
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(GROUPS_BACK_TO_VERSION_6).unwrap();
-    let interfaces: Vec<String> = conn
-        .prepare("SELECT interface FROM source_group ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let interfaces: Vec<String> = select(&conn, "SELECT interface FROM source_group ORDER BY id");
     assert_eq!(interfaces, ["eni-1", "eni-2"]);
     drop(conn);
 
@@ -165,22 +164,17 @@ fn a_version_6_store_with_runs_migrates_keeping_its_groups_and_runs() {
     store.set_pending_rows(0);
     assert_eq!(store.schema_version().unwrap(), 7);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let named: Vec<(i64, String)> = conn
-        .prepare("SELECT g.id, i.name FROM source_group AS g JOIN interface AS i ON i.id = g.interface ORDER BY g.id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(named, [(1, "eni-1".to_owned()), (2, "eni-2".to_owned())]);
-    let runs: Vec<(i64, i64)> = conn
-        .prepare("SELECT group_id, client_rows FROM client_run ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(runs, [(1, 20), (1, 10)]);
+    let named: Vec<String> = select(
+        &conn,
+        "SELECT g.id || ' ' || i.name FROM source_group AS g
+         JOIN interface AS i ON i.id = g.interface ORDER BY g.id",
+    );
+    assert_eq!(named, ["1 eni-1", "2 eni-2"]);
+    let runs: Vec<String> = select(
+        &conn,
+        "SELECT group_id || ' ' || client_rows FROM client_run ORDER BY id",
+    );
+    assert_eq!(runs, ["1 20", "1 10"]);
     let one = dir.path().join("one.db");
     let mut reference = Store::open(&one, 4096).unwrap();
     commit_all(&mut reference, &all);
@@ -291,13 +285,7 @@ fn a_file_failing_after_some_parts_leaves_the_batch_s_other_files() {
     drop(store);
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let sources: Vec<String> = conn
-        .prepare("SELECT source FROM ledger ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let sources: Vec<String> = select(&conn, "SELECT source FROM ledger ORDER BY id");
     assert_eq!(sources, ["a", "c"]);
     let one = dir.path().join("one.db");
     let mut reference = Store::open(&one, 4096).unwrap();
