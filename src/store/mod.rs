@@ -234,8 +234,8 @@ impl Store {
                 return Err(wrap(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
                     Some(format!(
-                        "migrating to schema version {} left {broken} rows referring to rows \
-                         that do not exist; the store was not changed",
+                        "migrating to schema version {} would leave {broken} rows referring to \
+                         rows that do not exist; that migration was rolled back",
                         version + 1
                     )),
                 )));
