@@ -218,18 +218,22 @@ impl Store {
             return Ok(());
         }
         // A migration that rebuilds a table (version 7) drops it while other tables refer to its
-        // rows: foreign keys are checked when the migration is done, before it commits.
+        // rows: foreign keys are checked when the migration is done, before it commits. Rows
+        // that referred to nothing before (left by a tool that does not enforce foreign keys,
+        // such as the sqlite3 shell) are not the migration's doing and do not stop it.
         self.conn
             .pragma_update(None, "foreign_keys", false)
             .map_err(wrap)?;
+        let dangling = |c: &Connection| {
+            c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        };
         for (version, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction().map_err(wrap)?;
+            let before = dangling(&tx).map_err(wrap)?;
             tx.execute_batch(sql).map_err(wrap)?;
-            let broken: i64 = tx
-                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                    r.get(0)
-                })
-                .map_err(wrap)?;
+            let broken = dangling(&tx).map_err(wrap)? - before;
             if broken > 0 {
                 return Err(wrap(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
