@@ -80,9 +80,10 @@ pub struct Store {
     batch: std::time::Duration,
     /// The file whose parts are being written in the open transaction, if any.
     open_file: Option<OpenFile>,
-    /// The traffic of small files committed to the open batch but not written yet, merged into
-    /// one aggregate (see `merge.rs`). Written before the batch commits and before any read.
-    pending: std::cell::RefCell<Option<crate::ingest::flowlog::aggregate::FileEvidence>>,
+    /// The traffic of small files committed to the open batch but not written yet, each sealed,
+    /// with the number of their client rows (see `merge.rs`). Merged into one aggregate and
+    /// written before the batch commits and before any read.
+    pending: std::cell::RefCell<(Vec<crate::ingest::flowlog::aggregate::FileEvidence>, usize)>,
     pending_rows: usize,
 }
 
@@ -125,7 +126,7 @@ impl Store {
             batch_started: None,
             batch: merge::BATCH,
             open_file: None,
-            pending: std::cell::RefCell::new(None),
+            pending: std::cell::RefCell::new((Vec::new(), 0)),
             pending_rows: merge::PENDING_ROWS,
         };
         store.configure().map_err(wrap)?;
@@ -152,8 +153,9 @@ impl Store {
         self.runs_from = rows;
     }
 
-    /// Sets how many rows of small files' traffic are merged in memory before they are written
-    /// (for tests: 0 writes every file as it comes; the evidence is the same either way).
+    /// Sets how many client rows of small files' traffic are held in memory before they are
+    /// merged and written (for tests: 0 writes every file as it comes; the evidence is the same
+    /// either way).
     #[doc(hidden)]
     pub fn set_pending_rows(&mut self, rows: usize) {
         self.pending_rows = rows;
