@@ -11,7 +11,7 @@ use tighten::ingest::flowlog::{
 };
 use tighten::store::{Committed, FileFacts, LedgerEntry, Store};
 
-use common::{Rec, V5_HEADER};
+use common::{Rec, V5_HEADER, v5_text};
 
 fn rec_strategy() -> impl Strategy<Value = Rec> {
     (
@@ -124,11 +124,7 @@ fn evidence_of(
     store.set_runs_from(runs_from);
     store.set_pending_rows(pending_rows);
     for (recs, name) in files {
-        let mut text = format!("{V5_HEADER}\n");
-        for r in recs {
-            text.push_str(&r.v5_line());
-            text.push('\n');
-        }
+        let text = v5_text(recs);
         let options = ReadOptions {
             source_cap: cap,
             strict: true,
@@ -178,11 +174,7 @@ fn cut_then_complete(
     tighten::store::summary::Summary,
     Vec<(String, i32, tighten::ingest::flowlog::aggregate::Coverage)>,
 ) {
-    let mut text = format!("{V5_HEADER}\n");
-    for r in recs {
-        text.push_str(&r.v5_line());
-        text.push('\n');
-    }
+    let text = v5_text(recs);
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut enc, text.as_bytes()).unwrap();
     let whole = enc.finish().unwrap();

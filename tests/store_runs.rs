@@ -6,7 +6,7 @@ mod common;
 use std::io::Cursor;
 use std::path::Path;
 
-use common::{GROUPS_BACK_TO_VERSION_6, Rec, V5_HEADER};
+use common::{GROUPS_BACK_TO_VERSION_6, Rec, v5_text};
 use tighten::ingest::flowlog::{ReadOptions, read_lines};
 use tighten::store::{Committed, LedgerEntry, Store};
 
@@ -33,11 +33,7 @@ fn file_records(file: u32) -> Vec<Rec> {
 
 /// Commits `recs` as one file named `name` (its content hash too).
 fn commit_records(store: &mut Store, name: &str, recs: &[Rec]) -> Committed {
-    let mut text = format!("{V5_HEADER}\n");
-    for r in recs {
-        text.push_str(&r.v5_line());
-        text.push('\n');
-    }
+    let text = v5_text(recs);
     let options = ReadOptions {
         source_cap: 4096,
         strict: true,
@@ -258,11 +254,7 @@ fn a_file_failing_after_some_parts_leaves_the_batch_s_other_files() {
     store.set_commit_interval(std::time::Duration::from_secs(3600));
     commit(&mut store, "a", &file_records(0));
     // File b is stored in parts of one row; it fails before its end.
-    let mut text = format!("{V5_HEADER}\n");
-    for r in file_records(1) {
-        text.push_str(&r.v5_line());
-        text.push('\n');
-    }
+    let text = v5_text(&file_records(1));
     let options = ReadOptions {
         source_cap: 4096,
         strict: true,

@@ -86,15 +86,20 @@ impl Rec {
     }
 }
 
-/// Writes records as one v5 file with a header; gzip when the name ends in `.gz`.
-pub fn write_v5(path: &Path, recs: &[Rec]) {
+/// Records as the text of one v5 file with a header line.
+pub fn v5_text(recs: &[Rec]) -> String {
     let mut text = String::from(V5_HEADER);
     text.push('\n');
     for r in recs {
         text.push_str(&r.v5_line());
         text.push('\n');
     }
-    write_maybe_gz(path, text.as_bytes());
+    text
+}
+
+/// Writes records as one v5 file with a header; gzip when the name ends in `.gz`.
+pub fn write_v5(path: &Path, recs: &[Rec]) {
+    write_maybe_gz(path, v5_text(recs).as_bytes());
 }
 
 pub fn write_maybe_gz(path: &Path, bytes: &[u8]) {
