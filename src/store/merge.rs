@@ -11,7 +11,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::addr::Blob;
 use super::clients::{decode, encode, merge_encoded, merge_sorted};
 use super::{OpenFile, Store, StoreError};
-use crate::ingest::flowlog::aggregate::{ClientKey, FileEvidence, GroupKey, SealedGroup, Stats};
+use crate::ingest::flowlog::aggregate::{
+    ClientKey, FileEvidence, GroupKey, SealedGroup, Stats, fold_rows,
+};
 use crate::ingest::sketch::Sketch;
 
 /// Where an ingested object came from, for the ledger.
@@ -205,9 +207,8 @@ impl Store {
         }
         let full = {
             let mut pending = self.pending.borrow_mut();
-            pending.0.push(evidence);
-            pending.1 += rows;
-            pending.1 >= self.pending_rows
+            pending.push(evidence);
+            pending.iter().map(sealed_rows).sum::<usize>() >= self.pending_rows
         };
         if full {
             self.write_pending()?;
@@ -217,7 +218,7 @@ impl Store {
 
     /// Writes the pending traffic of committed files (see `stage`), inside the open batch.
     pub(crate) fn write_pending(&self) -> rusqlite::Result<()> {
-        let (files, _) = std::mem::take(&mut *self.pending.borrow_mut());
+        let files = std::mem::take(&mut *self.pending.borrow_mut());
         if !files.is_empty() {
             let mut merged = FileEvidence::merge_sealed(self.source_cap, files);
             write_evidence(&self.conn, &mut merged, self.source_cap, self.runs_from)?;
@@ -263,7 +264,7 @@ impl Store {
 
     fn rollback(&mut self) {
         self.batch_started = None;
-        *self.pending.get_mut() = (Vec::new(), 0);
+        self.pending.get_mut().clear();
         // Nothing to do when no transaction is open (SQLite ends one on some errors by itself).
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -668,7 +669,7 @@ impl Writer<'_> {
             rows.push((MARKER, stats));
         }
         if sketch.is_some() || rows.len() > self.cap {
-            let total = fold(&rows, sketch.get_or_insert_with(Sketch::default));
+            let total = fold_rows(&rows, sketch.get_or_insert_with(Sketch::default));
             rows = vec![(MARKER, total)];
         }
         let clients = encode(&rows);
@@ -692,7 +693,7 @@ impl Writer<'_> {
             (rows.len(), encode(rows), None)
         } else {
             let mut sketch = folded.map(|(_, s)| s.clone()).unwrap_or_default();
-            let mut total = fold(rows, &mut sketch);
+            let mut total = fold_rows(rows, &mut sketch);
             if let Some((stats, _)) = folded {
                 total.merge(stats);
             }
@@ -835,19 +836,6 @@ enum Stored {
         clients: Vec<u8>,
         sketch: Option<Vec<u8>>,
     },
-}
-
-/// A group past the cap: one row for every client with exact sums, the distinct count estimated
-/// by the sketch the clients are added to.
-fn fold(rows: &[(ClientKey, Stats)], sketch: &mut Sketch) -> Stats {
-    let mut total = Stats::default();
-    for (client, stats) in rows {
-        if let Some(addr) = client.client {
-            sketch.insert(addr);
-        }
-        total.merge(stats);
-    }
-    total
 }
 
 /// The row that stands for every client of a folded group.

@@ -80,10 +80,10 @@ pub struct Store {
     batch: std::time::Duration,
     /// The file whose parts are being written in the open transaction, if any.
     open_file: Option<OpenFile>,
-    /// The traffic of small files committed to the open batch but not written yet, each sealed,
-    /// with the number of their client rows (see `merge.rs`). Merged into one aggregate and
-    /// written before the batch commits and before any read.
-    pending: std::cell::RefCell<(Vec<crate::ingest::flowlog::aggregate::FileEvidence>, usize)>,
+    /// The traffic of small files committed to the open batch but not written yet, each sealed
+    /// (see `merge.rs`). Merged into one aggregate and written before the batch commits and
+    /// before any read.
+    pending: std::cell::RefCell<Vec<crate::ingest::flowlog::aggregate::FileEvidence>>,
     pending_rows: usize,
 }
 
@@ -126,7 +126,7 @@ impl Store {
             batch_started: None,
             batch: merge::BATCH,
             open_file: None,
-            pending: std::cell::RefCell::new((Vec::new(), 0)),
+            pending: std::cell::RefCell::new(Vec::new()),
             pending_rows: merge::PENDING_ROWS,
         };
         store.configure().map_err(wrap)?;

@@ -519,6 +519,19 @@ pub struct SealedGroup {
     pub folded: Option<(Stats, Sketch)>,
 }
 
+/// The sums of these client rows, whose addresses are added to `sketch`: what a group keeps of
+/// them once folded past the cap.
+pub(crate) fn fold_rows(rows: &[(ClientKey, Stats)], sketch: &mut Sketch) -> Stats {
+    let mut total = Stats::default();
+    for (client, stats) in rows {
+        if let Some(addr) = client.client {
+            sketch.insert(addr);
+        }
+        total.merge(stats);
+    }
+    total
+}
+
 /// The chunk of `chunks` that `n` more rows go to: the last one when they fit, else a new one.
 fn chunk_for(chunks: &mut Vec<Vec<(ClientKey, Stats)>>, n: usize) -> usize {
     if chunks
@@ -561,23 +574,19 @@ fn merge_groups(
         }
         clients.truncate(end);
     }
-    let mut folded: Option<(Stats, Sketch)> = None;
-    for (group, _) in parts {
-        if let Some((stats, sketch)) = &group.folded {
-            let (total, merged) = folded.get_or_insert_with(Default::default);
+    let mut part_folded = parts.iter().filter_map(|(group, _)| group.folded.as_ref());
+    let folded = if part_folded.clone().next().is_some() || clients.len() - start > cap {
+        let mut sketch = Sketch::default();
+        let mut total = fold_rows(&clients[start..], &mut sketch);
+        for (stats, part_sketch) in &mut part_folded {
             total.merge(stats);
-            merged.merge(sketch);
+            sketch.merge(part_sketch);
         }
-    }
-    if folded.is_some() || clients.len() - start > cap {
-        let (total, sketch) = folded.get_or_insert_with(Default::default);
-        for (client, stats) in clients.drain(start..) {
-            total.merge(&stats);
-            if let Some(addr) = client.client {
-                sketch.insert(addr);
-            }
-        }
-    }
+        clients.truncate(start);
+        Some((total, sketch))
+    } else {
+        None
+    };
     SealedGroup {
         key,
         chunk,
